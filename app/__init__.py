@@ -1,0 +1,1 @@
+"""The Dear PyGui studio: the only package that imports dearpygui."""

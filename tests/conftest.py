@@ -1,0 +1,31 @@
+"""Shared fixtures: the default body and avatar are built once per test session."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("WARP_LOG_LEVEL", "error")
+
+
+@pytest.fixture(scope="session")
+def anny_body():
+    from core.body.anny_body import AnnyBody
+
+    return AnnyBody()
+
+
+@pytest.fixture(scope="session")
+def anny_rest(anny_body):
+    return anny_body.rest()
+
+
+@pytest.fixture(scope="session")
+def avatar(anny_body):
+    from core.default_avatar import default_avatar
+
+    return default_avatar(anny_body, seed=0)
