@@ -41,7 +41,7 @@ class Avatar:
     def posed(self, pose: Pose | None) -> LayeredGaussians:
         if pose is None:
             return self.gaussians
-        return posed_gaussians(self.gaussians, self.skinning(pose))
+        return posed_gaussians(self.gaussians, self.skinning(pose), self.rest.parents)
 
     def bounds(self) -> tuple[torch.Tensor, torch.Tensor]:
         return self.gaussians.means.min(0).values, self.gaussians.means.max(0).values
@@ -83,6 +83,34 @@ def gaussians_from_anchors(
     return g.select(keep)
 
 
+def covered_skin(rest: BodyRest, templates: dict[str, LayerTemplate], attributes: dict) -> torch.Tensor:
+    """Body anchors hidden under visible garment shells (N_body,) bool.
+
+    They could never be seen, and at bends (where LBS compresses the gap between skin and shell)
+    they would poke through. A body face is covered when a garment shell face over it holds a
+    visible anchor, or holds none while all its corners touch covered faces (tiny faces).
+    The body itself stays complete: this is recomputed for every composition of layers.
+    """
+    n_faces = rest.faces.shape[0]
+    covered = torch.zeros(n_faces, dtype=torch.bool)
+    for name, t in templates.items():
+        if name == "body" or name not in attributes:
+            continue
+        visible = attributes[name]["opacities"] > VISIBLE_OPACITY
+        on_body = t.body_faces[t.anchor_face]
+        has_visible = torch.zeros(n_faces, dtype=torch.bool)
+        has_visible[on_body[visible & (on_body >= 0)]] = True
+        has_any = torch.zeros(n_faces, dtype=torch.bool)
+        has_any[on_body[on_body >= 0]] = True
+        shell = torch.zeros(n_faces, dtype=torch.bool)
+        shell[t.body_faces[t.body_faces >= 0]] = True
+        corner = torch.zeros(rest.vertices.shape[0], dtype=torch.bool)
+        corner[rest.faces[has_visible].reshape(-1)] = True
+        filled = shell & ~has_any & corner[rest.faces].all(dim=1)
+        covered |= has_visible | filled
+    return covered[templates["body"].anchor_face]
+
+
 @functools.lru_cache(maxsize=4)
 def _cached_rest_and_templates(body: BodyModel, shape_key: str, shape_items: tuple) -> tuple:
     rest = body.rest(dict(shape_items))
@@ -104,5 +132,10 @@ def build_avatar(
     """Assemble an avatar from per-layer anchor attributes (colors, opacities, offsets...)."""
     rest, templates = body_and_templates(body, shape)
     attributes = layer_attributes(rest, templates)
+    if "body" in attributes:
+        hidden = covered_skin(rest, templates, attributes)
+        skin = dict(attributes["body"])
+        skin["opacities"] = torch.where(hidden, torch.zeros(()), skin["opacities"])
+        attributes = {**attributes, "body": skin}
     parts = [gaussians_from_anchors(templates[name], **attributes[name]) for name in LAYER_NAMES if name in attributes]
     return Avatar(body, rest, templates, LayeredGaussians.concat(parts), seed)

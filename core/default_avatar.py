@@ -60,8 +60,11 @@ def default_attributes(seed: int):
         p, n = top.anchor_position, top.anchor_normal
         sleeve_end = marks.wrist_x - 0.04 if long_sleeves else marks.shoulder_x + 0.14
         neck_y = float(marks.neck[1])
-        neckline = torch.where(n[:, 2] > 0.2, neck_y - 0.05, neck_y - 0.005)
-        keep = (p[:, 0].abs() < sleeve_end) & (p[:, 1] < neckline) & (p[:, 1] > marks.hip_y + 0.02)
+        # Round neckline: a scoop around the neck, deeper in front, shoulders untouched.
+        across = (1 - (p[:, 0] / 0.1) ** 2).clamp_min(0)
+        scoop = torch.where(n[:, 2] > 0.0, 0.045, 0.012) * across
+        collar = (across > 0) & (p[:, 1] > neck_y - scoop)
+        keep = (p[:, 0].abs() < sleeve_end) & ~collar & (p[:, 1] < neck_y + 0.01) & (p[:, 1] > marks.hip_y + 0.02)
         out["top"] = {"colors": _flat(top, top_colour, rng), "opacities": keep.float() * 0.98}
 
         bottom = templates["bottom"]
@@ -108,12 +111,13 @@ def _face_hint(body: LayerTemplate, marks: BodyLandmarks, colors: torch.Tensor, 
     colors = colors.clone()
     for eye in (marks.eye_left, marks.eye_right):
         d = (p - eye).norm(dim=-1)
-        on_eye = front & (d < 0.017) & (p[:, 2] > float(eye[2]))
+        ex, ey = (p[:, 0] - eye[0]) / 0.0125, (p[:, 1] - eye[1]) / 0.0062
+        on_eye = front & (d < 0.02) & (ex**2 + ey**2 < 1) & (p[:, 2] > float(eye[2]) + 0.008)
         colors[on_eye] = torch.tensor([0.93, 0.92, 0.90])
-        iris = on_eye & ((p[:, :2] - eye[:2]).norm(dim=-1) < 0.0065)
-        colors[iris] = torch.tensor([0.18, 0.12, 0.08])
-        dx, dy = p[:, 0] - eye[0], p[:, 1] - (eye[1] + 0.021)
-        brow = front & ((dx / 0.021) ** 2 + (dy / 0.0045) ** 2 < 1) & (p[:, 2] > float(eye[2]))
+        iris = on_eye & ((p[:, :2] - eye[:2]).norm(dim=-1) < 0.006)
+        colors[iris] = torch.tensor([0.16, 0.11, 0.07])
+        dx, dy = p[:, 0] - eye[0] - 0.002 * torch.sign(eye[0]), p[:, 1] - (eye[1] + 0.016)
+        brow = front & ((dx / 0.019) ** 2 + (dy / 0.0032) ** 2 < 1) & (p[:, 2] > float(eye[2]))
         colors[brow] = torch.tensor(brow_colour) * 0.9
     mouth_y = float(marks.eye_left[1]) - 0.072
     centre_z = float(marks.eye_left[2])

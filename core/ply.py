@@ -72,12 +72,13 @@ def read_ply(path: str | os.PathLike) -> LayeredGaussians:
     path = Path(path)
     if not path.is_file():
         raise AvatarStudioError(f"{path}: no such file")
-    vertex = _read_vertex_element(path)
+    fmt, count, props, body_offset = _read_header(path)
     required = ["x", "y", "z", "f_dc_0", "f_dc_1", "f_dc_2", "opacity", "scale_0", "scale_1", "scale_2",
                 "rot_0", "rot_1", "rot_2", "rot_3"]
-    missing = [name for name in required if name not in vertex]
+    missing = [name for name in required if name not in dict(props)]
     if missing:
         raise AvatarStudioError(f"{path}: not a 3DGS PLY, missing properties {', '.join(missing)}")
+    vertex = _read_body(path, fmt, count, props, body_offset)
 
     def column(*names: str) -> torch.Tensor:
         return torch.from_numpy(np.stack([vertex[name].astype(np.float32) for name in names], axis=1))
@@ -95,7 +96,8 @@ def read_ply(path: str | os.PathLike) -> LayeredGaussians:
     return LayeredGaussians.unskinned(means, quats, scales, opacities, colors)
 
 
-def _read_vertex_element(path: Path) -> dict[str, np.ndarray]:
+def _read_header(path: Path) -> tuple[str, int, list[tuple[str, str]], int]:
+    """(format, vertex count, vertex properties as (name, numpy kind), byte offset of the body)."""
     with open(path, "rb") as f:
         if f.readline().strip() != b"ply":
             raise AvatarStudioError(f"{path}: not a PLY file (no 'ply' magic)")
@@ -129,6 +131,10 @@ def _read_vertex_element(path: Path) -> dict[str, np.ndarray]:
     _, count, props = elements[0]
     if any(kind == "list" for _, kind in props):
         raise AvatarStudioError(f"{path}: vertex element has list properties, not a 3DGS PLY")
+    return fmt, count, props, body_offset
+
+
+def _read_body(path: Path, fmt: str, count: int, props: list[tuple[str, str]], body_offset: int) -> dict[str, np.ndarray]:
     if fmt == "ascii":
         try:
             table = np.loadtxt(path, dtype=np.float64, max_rows=count, ndmin=2,

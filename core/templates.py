@@ -25,12 +25,17 @@ from core.gaussians import LAYER_NAMES
 from core.pose import SMPLX_JOINT_INDEX as J
 
 TEMPLATE_VERSION = 1
-SKIN_K = 4  # bones per Gaussian; 4 is what real-time skinning (and glTF) uses
+SKIN_K = 8  # bones per Gaussian: enough that a shell deforms exactly like the skin beneath it
 
 # Gap between skin and shell (metres): skin < shoes/bottom < top, so layers stack without
 # poking through at rest.
 SHELL_OFFSET = {"body": 0.0, "top": 0.012, "bottom": 0.008, "hair": 0.006, "shoes": 0.007}
-ANCHOR_COUNT = {"body": 34000, "top": 22000, "bottom": 20000, "hair": 12000, "shoes": 6000}
+ANCHOR_COUNT = {"body": 36000, "top": 22000, "bottom": 20000, "hair": 16000, "shoes": 6000}
+# Relative anchor density per body region: faces and hands carry the detail people look at.
+REGION_DENSITY = {"head": 4.0, "jaw": 4.0, "left_eye_smplhf": 4.0, "right_eye_smplhf": 4.0, "wrist": 2.0,
+                  "index1": 2.0, "index2": 2.0, "index3": 2.0, "middle1": 2.0, "middle2": 2.0, "middle3": 2.0,
+                  "ring1": 2.0, "ring2": 2.0, "ring3": 2.0, "pinky1": 2.0, "pinky2": 2.0, "pinky3": 2.0,
+                  "thumb1": 2.0, "thumb2": 2.0, "thumb3": 2.0}
 
 
 @dataclasses.dataclass
@@ -46,6 +51,7 @@ class LayerTemplate:
     skin_indices: torch.Tensor  # (V, K)
     skin_weights: torch.Tensor  # (V, K)
     regions: torch.Tensor  # (V,) SMPL-X joint of each vertex (-1 on the sheets)
+    body_faces: torch.Tensor  # (F,) the body face each face lies over (-1 on the sheets)
     # anchors
     anchor_face: torch.Tensor  # (N,)
     anchor_bary: torch.Tensor  # (N, 3)
@@ -134,7 +140,7 @@ def _submesh(mask: torch.Tensor, faces: torch.Tensor, face_uvs: torch.Tensor):
     used = torch.unique(sub_faces)
     remap = torch.full((mask.shape[0],), -1, dtype=torch.int64)
     remap[used] = torch.arange(used.shape[0])
-    return used, remap[sub_faces], face_uvs[keep]
+    return used, remap[sub_faces], face_uvs[keep], torch.nonzero(keep)[:, 0]
 
 
 def _fit_chart(uvs: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
@@ -234,7 +240,7 @@ def build_layer_template(name: str, rest: BodyRest, count: int | None = None, se
     marks = BodyLandmarks.of(rest)
     body_normals = vertex_normals(rest.vertices, rest.faces)
     mask = _shell_vertex_masks(rest, marks, body_normals)[name]
-    used, faces, face_uvs = _submesh(mask, rest.faces, rest.face_uvs)
+    used, faces, face_uvs, body_faces = _submesh(mask, rest.faces, rest.face_uvs)
     vertices = rest.vertices[used] + SHELL_OFFSET[name] * body_normals[used]
     skin_i, skin_w = normalized_top_k(rest.skin_indices[used], rest.skin_weights[used], SKIN_K)
     regions = rest.vertex_regions()[used]
@@ -258,20 +264,22 @@ def build_layer_template(name: str, rest: BodyRest, count: int | None = None, se
         face_uvs = torch.cat([face_uvs, s_faces + uv_base])
         skin_i, skin_w = torch.cat([skin_i, s_skin_i]), torch.cat([skin_w, s_skin_w])
         regions = torch.cat([regions, torch.full((s_vertices.shape[0],), -1, dtype=torch.int64)])
+        body_faces = torch.cat([body_faces, torch.full((s_faces.shape[0],), -1, dtype=torch.int64)])
     normals = vertex_normals(vertices, faces)
-    template = LayerTemplate(name, vertices, normals, faces, uvs, face_uvs, skin_i, skin_w, regions,
+    template = LayerTemplate(name, vertices, normals, faces, uvs, face_uvs, skin_i, skin_w, regions, body_faces,
                              *([None] * 10))
     _place_anchors(template, count or ANCHOR_COUNT[name], seed)
     return template
 
 
 def _place_anchors(t: LayerTemplate, count: int, seed: int) -> None:
-    """Area-uniform anchors; per face a systematic (low-variance) count, random barycentrics."""
+    """Anchors spread by area times region density; per face a systematic (low-variance) count."""
     g = torch.Generator().manual_seed(seed)
     tri = t.vertices[t.faces]
-    area = 0.5 * torch.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0], dim=-1).norm(dim=-1)
-    total = float(area.sum())
-    expected = area / total * count
+    area = 0.5 * torch.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0], dim=-1).norm(dim=-1).double()
+    density = _region_density(t.regions)[t.faces].max(dim=1).values
+    weighted = area * density
+    expected = weighted / weighted.sum() * count
     cumulative = torch.cumsum(expected, 0)
     offset = torch.rand((), generator=g)
     per_face = torch.floor(cumulative + offset) - torch.floor(cumulative - expected + offset)
@@ -288,7 +296,7 @@ def _place_anchors(t: LayerTemplate, count: int, seed: int) -> None:
     uv_tri = t.uvs[t.face_uvs[face]]
     t.anchor_uv = (uv_tri * bary[..., None]).sum(1)
     t.anchor_tangent = _uv_tangent(tri[face], uv_tri)
-    t.anchor_spacing = torch.full((face.shape[0],), math.sqrt(total / max(face.shape[0], 1)))
+    t.anchor_spacing = (area / expected.clamp_min(1e-12)).sqrt()[face].float()
     regions = t.regions[corners]
     t.anchor_region = regions.gather(1, bary.argmax(dim=1, keepdim=True))[:, 0]
     k = t.skin_indices.shape[1]
@@ -298,6 +306,14 @@ def _place_anchors(t: LayerTemplate, count: int, seed: int) -> None:
     weights, bones = dense.topk(SKIN_K, dim=1)
     t.anchor_skin_indices = bones
     t.anchor_skin_weights = weights / weights.sum(dim=1, keepdim=True).clamp_min(1e-12)
+
+
+def _region_density(regions: torch.Tensor) -> torch.Tensor:
+    density = torch.ones(regions.shape[0], dtype=torch.float64)
+    for name, factor in REGION_DENSITY.items():
+        for joint in _regions(name).tolist():
+            density[regions == joint] = factor
+    return density
 
 
 def _uv_tangent(tri: torch.Tensor, uv: torch.Tensor) -> torch.Tensor:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -162,6 +163,14 @@ def _break_truncated(d: Path) -> Path:
     return d
 
 
+def _break_damaged_member(d: Path) -> Path:
+    data = bytearray((d / NPZ).read_bytes())
+    middle = len(data) // 2
+    data[middle:middle + 64] = bytes(64)  # the zip directory survives; a member's bytes do not
+    (d / NPZ).write_bytes(bytes(data))
+    return d
+
+
 def _break_wrong_shape(d: Path) -> Path:
     with np.load(d / NPZ) as archive:
         weights = archive["weights"][:, :54]
@@ -185,8 +194,7 @@ def _break_obj_mismatch(d: Path) -> Path:
 
 def _break_obj_without_uvs(d: Path) -> Path:
     text = (d / OBJ).read_text()
-    (d / OBJ).write_text("\n".join(line.split("/")[0] if line.startswith("f ") else line
-                                   for line in text.splitlines()))
+    (d / OBJ).write_text(re.sub(r"/\d+", "", text))  # f v/vt -> f v
     return d
 
 
@@ -198,6 +206,7 @@ def _break_obj_without_uvs(d: Path) -> Path:
         (_break_missing_key, NPZ),
         (_break_corrupt_bytes, NPZ),
         (_break_truncated, NPZ),
+        (_break_damaged_member, NPZ),
         (_break_wrong_shape, NPZ),
         (_break_missing_obj, OBJ),
         (_break_obj_mismatch, OBJ),
@@ -217,6 +226,12 @@ def test_missing_key_and_wrong_shape_are_named(tmp_path):
         load_body("smplx", _break_missing_key(write_synthetic_smplx(tmp_path / "a")))
     with pytest.raises(AvatarStudioError, match=r"weights has shape \(440, 54\)"):
         load_body("smplx", _break_wrong_shape(write_synthetic_smplx(tmp_path / "b")))
+    only_betas = write_synthetic_smplx(tmp_path / "c")
+    with np.load(only_betas / NPZ) as archive:
+        shapedirs = archive["shapedirs"][:, :, :10]
+    _rewrite_npz(only_betas / NPZ, shapedirs=shapedirs)
+    with pytest.raises(AvatarStudioError, match=r"shapedirs \(expressions 0..9\) has shape \(440, 3, 0\)"):
+        load_body("smplx", only_betas)
 
 
 def test_other_genders_are_offered_when_the_requested_one_is_missing(tmp_path):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -120,7 +121,9 @@ def _coefficients(values: dict[str, float] | None, names: list[str], kind: str) 
 def _model_file(body_dir: Path, gender: str) -> Path:
     """The npz for this gender in the user's folder, or a one-line error saying what is there."""
     if not body_dir.is_dir():
-        raise AvatarStudioError(f"SMPL-X folder {body_dir} does not exist (--body-dir should hold SMPLX_NEUTRAL.npz)")
+        what = "is a file, not a folder" if body_dir.exists() else "does not exist"
+        raise AvatarStudioError(
+            f"SMPL-X folder {body_dir} {what} (--body-dir should hold SMPLX_NEUTRAL.npz and {UV_MESH_NAME})")
     path = body_dir / f"SMPLX_{gender.upper()}.npz"
     if path.is_file():
         return path
@@ -140,14 +143,13 @@ def _reason(exc: BaseException) -> str:
 
 def _load_model(path: Path, gender: str) -> smplx.SMPLX:
     """smplx.SMPLX for the file, with its keys and array shapes checked against what we use."""
+    if not zipfile.is_zipfile(path):
+        raise AvatarStudioError(f"{path.name} is not an .npz archive (a corrupt or incomplete download?)")
     try:
-        archive = np.load(path, allow_pickle=False)  # lazy: only the zip directory is read here
-    except Exception as exc:  # numpy raises many types for bad bytes; all mean "not an npz"
-        raise AvatarStudioError(f"{path.name} is not a readable .npz file ({_reason(exc)})") from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise AvatarStudioError(f"{path.name} holds a single array, not an SMPL-X .npz archive")
-    with archive:
-        missing = [key for key in REQUIRED_KEYS if key not in archive.files]
+        with np.load(path, allow_pickle=False) as archive:  # lazy: only the zip directory is read here
+            missing = [key for key in REQUIRED_KEYS if key not in archive.files]
+    except Exception as exc:  # numpy raises many types for bad bytes; all mean "unreadable"
+        raise AvatarStudioError(f"{path.name} is not a readable .npz archive ({_reason(exc)})") from None
     if missing:
         raise AvatarStudioError(f"{path.name} is not an SMPL-X model: missing {', '.join(missing)}")
 
@@ -198,33 +200,42 @@ def _read_uv_mesh(path: Path, faces: torch.Tensor, model_name: str) -> tuple[tor
     if not path.is_file():
         raise AvatarStudioError(
             f"{path.name} not found in {path.parent}: SMPL-X needs its UV mesh next to {model_name}")
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise AvatarStudioError(f"{path.name} could not be read ({_reason(exc)})") from None
     uvs: list[tuple[float, float]] = []
     corners_v: list[list[int]] = []
     corners_vt: list[list[int]] = []
-    with open(path, encoding="utf-8", errors="replace") as lines:
-        for number, line in enumerate(lines, start=1):
-            parts = line.split()
-            if not parts or parts[0] not in ("vt", "f"):
+    for number, line in enumerate(text.splitlines(), start=1):
+        parts = line.split()
+        if not parts or parts[0] not in ("vt", "f"):
+            continue
+        try:
+            if parts[0] == "vt":
+                if len(parts) < 3:
+                    raise ValueError("a vt line without u and v")
+                uvs.append((float(parts[1]), float(parts[2])))
                 continue
-            try:
-                if parts[0] == "vt":
-                    uvs.append((float(parts[1]), float(parts[2])))
-                    continue
-                if len(parts) != 4:
-                    raise ValueError(f"a face with {len(parts) - 1} corners (triangles expected)")
-                fields = [corner.split("/") for corner in parts[1:]]
-                if any(len(f) < 2 or not f[1] for f in fields):
-                    raise ValueError("a face corner without a texture index (f v/vt expected)")
-                corners_v.append([int(f[0]) - 1 for f in fields])
-                corners_vt.append([int(f[1]) - 1 for f in fields])
-            except (ValueError, IndexError) as exc:
-                raise AvatarStudioError(f"{path.name} line {number}: {_reason(exc)}") from None
+            if len(parts) != 4:
+                raise ValueError(f"a face with {len(parts) - 1} corners (triangles expected)")
+            fields = [corner.split("/") for corner in parts[1:]]
+            if any(len(f) < 2 or not f[1] for f in fields):
+                raise ValueError("a face corner without a texture index (f v/vt expected)")
+            corners_v.append([int(f[0]) - 1 for f in fields])
+            corners_vt.append([int(f[1]) - 1 for f in fields])
+        except ValueError as exc:
+            raise AvatarStudioError(f"{path.name} line {number}: {' '.join(str(exc).split())}") from None
     obj_faces = torch.tensor(corners_v, dtype=torch.int64).reshape(-1, 3)
     face_uvs = torch.tensor(corners_vt, dtype=torch.int64).reshape(-1, 3)
-    if obj_faces.shape != faces.shape or not torch.equal(obj_faces, faces):
+    mismatch = f"{path.name} does not match {model_name}"
+    advice = f"(use the {UV_MESH_NAME} of this SMPL-X version)"
+    if obj_faces.shape != faces.shape:
+        raise AvatarStudioError(f"{mismatch}: it has {len(obj_faces)} faces, the model {len(faces)} {advice}")
+    if not torch.equal(obj_faces, faces):
+        k = int((obj_faces != faces).any(dim=1).nonzero()[0, 0])
         raise AvatarStudioError(
-            f"{path.name} does not match {model_name}: its {len(obj_faces)} faces differ from the model's "
-            f"{len(faces)} (use the smplx_uv.obj that ships with this SMPL-X version)")
+            f"{mismatch}: its face {k} joins vertices {obj_faces[k].tolist()}, the model's {faces[k].tolist()} {advice}")
     if len(face_uvs) and (int(face_uvs.min()) < 0 or int(face_uvs.max()) >= len(uvs)):
         raise AvatarStudioError(f"{path.name}: faces use texture coordinates outside its {len(uvs)} vt lines")
     return torch.tensor(uvs, dtype=torch.float32).reshape(-1, 2), face_uvs
