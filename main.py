@@ -44,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_avatar_options(render)
     _add_pose_option(render, "relaxed")
     render.add_argument("--out", type=Path, required=True, help="output PNG")
+    render.add_argument("--ply", type=Path, help="render this 3DGS PLY (ours or any other) instead of an avatar")
     render.add_argument("--size", type=int, nargs=2, default=(512, 512), metavar=("W", "H"))
     render.add_argument("--yaw", type=float, default=0.0, help="degrees; 0 = front, 90 = avatar's left side")
     render.add_argument("--pitch", type=float, default=0.0, help="degrees; positive looks down from above")
@@ -93,8 +94,12 @@ def cmd_render(args: argparse.Namespace) -> int:
     if not (16 <= width <= 8192 and 16 <= height <= 8192):
         raise AvatarStudioError(f"--size {width} {height}: each side must be 16..8192 pixels")
     renderer = GLSplatRenderer()
-    avatar = load_avatar(args)
-    gaussians = avatar.posed(_pose(args))
+    if args.ply is not None:
+        from core.ply import read_ply
+
+        gaussians = read_ply(args.ply)
+    else:
+        gaussians = load_avatar(args).posed(_pose(args))
     camera = OrbitCamera()
     camera.frame(gaussians.means.min(0).values.tolist(), gaussians.means.max(0).values.tolist(), width / height)
     camera.yaw_deg, camera.pitch_deg = args.yaw, args.pitch

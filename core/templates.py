@@ -30,7 +30,7 @@ SKIN_K = 8  # bones per Gaussian: enough that a shell deforms exactly like the s
 # Gap between skin and shell (metres): skin < shoes/bottom < top, so layers stack without
 # poking through at rest.
 SHELL_OFFSET = {"body": 0.0, "top": 0.012, "bottom": 0.008, "hair": 0.006, "shoes": 0.007}
-ANCHOR_COUNT = {"body": 36000, "top": 22000, "bottom": 20000, "hair": 16000, "shoes": 6000}
+ANCHOR_COUNT = {"body": 50000, "top": 30000, "bottom": 28000, "hair": 20000, "shoes": 8000}
 # Relative anchor density per body region: faces and hands carry the detail people look at.
 REGION_DENSITY = {"head": 4.0, "jaw": 4.0, "left_eye_smplhf": 4.0, "right_eye_smplhf": 4.0, "wrist": 2.0,
                   "index1": 2.0, "index2": 2.0, "index3": 2.0, "middle1": 2.0, "middle2": 2.0, "middle3": 2.0,
