@@ -1,6 +1,6 @@
 // EWA projection of one Gaussian into a screen-space quad: the math of gsplat 1.5.3
-// fully_fused_projection (pinhole camera, "classic" rasterize mode), one quad corner per vertex.
-// Included by splat_ssbo.vert and splat_naive.vert; viewer/gl_renderer.py prepends the
+// fully_fused_projection (pinhole camera, "classic" rasterize mode).
+// Included by splat_project.comp and splat_naive.vert; viewer/gl_renderer.py prepends the
 // "#version" line and the constants ALPHA_MIN, ALPHA_MAX, EPS2D, EXTEND_MAX (from viewer/reference.py).
 // Near/far culling happens on the CPU while sorting, so every Gaussian drawn has depth > near.
 
@@ -8,10 +8,6 @@ uniform mat3 u_rotation;     // world -> OpenCV camera (x right, y down, z forwa
 uniform vec3 u_translation;
 uniform vec4 u_intrinsics;   // fx, fy, cx, cy in pixels
 uniform vec2 u_image_size;   // width, height in pixels
-
-flat out vec2 v_mean2d;      // pixel coordinates, y down, pixel centres at i + 0.5 (as gsplat)
-flat out vec3 v_conic;       // inverse of the 2D covariance: xx, xy, yy
-flat out vec4 v_color_opacity;
 
 mat3 quat_to_rotmat(vec4 q) {  // q = (w, x, y, z), normalised here as gsplat does
     q *= inversesqrt(dot(q, q));
@@ -22,17 +18,17 @@ mat3 quat_to_rotmat(vec4 q) {  // q = (w, x, y, z), normalised here as gsplat do
         2.0 * (x * z + w * y), 2.0 * (y * z - w * x), 1.0 - 2.0 * (x * x + y * y));  // column 2
 }
 
-// Sets gl_Position and the varyings for quad corner `corner` (components +-1) of one Gaussian.
+// Projects one Gaussian; false when it is culled (opacity below ALPHA_MIN, or a degenerate 2D covariance).
+// mean2d is in pixels, y down, pixel centres at i + 0.5 (as gsplat); conic = inverse 2D covariance
+// (xx, xy, yy). The quad is mean2d + s * axis1 + t * axis2 for s, t in [-1, 1]:
 // tight: the rectangle along the 2D covariance's eigenvectors that circumscribes the ellipse where
 //   opacity * g = ALPHA_MIN (half-axes extend * sqrt(eigenvalue), extend = sqrt(2 ln(opacity / ALPHA_MIN)),
 //   gsplat's opacity-aware extent); every pixel outside it has alpha < ALPHA_MIN and is skipped anyway.
 // not tight: the classic axis-aligned square of half-size EXTEND_MAX * sqrt(largest eigenvalue).
-void emit_splat(vec3 mean, vec4 quat, vec3 scale, float opacity, vec3 color, vec2 corner, bool tight) {
-    gl_Position = vec4(2.0, 2.0, 2.0, 1.0);  // outside the clip volume: a culled Gaussian draws nothing
-    v_mean2d = vec2(0.0);
-    v_conic = vec3(0.0);
-    v_color_opacity = vec4(color, opacity);
-    if (opacity < ALPHA_MIN) return;
+bool project_splat(vec3 mean, vec4 quat, vec3 scale, float opacity, bool tight,
+                   out vec2 mean2d, out vec3 conic, out vec2 axis1, out vec2 axis2) {
+    mean2d = vec2(0.0); conic = vec3(0.0); axis1 = vec2(0.0); axis2 = vec2(0.0);
+    if (opacity < ALPHA_MIN) return false;
 
     mat3 R = quat_to_rotmat(quat);
     mat3 M = mat3(R[0] * scale.x, R[1] * scale.y, R[2] * scale.z);
@@ -52,31 +48,23 @@ void emit_splat(vec3 mean, vec4 quat, vec3 scale, float opacity, vec3 color, vec
     cov2d[1][1] += EPS2D;
     float a = cov2d[0][0], b = cov2d[0][1], c = cov2d[1][1];
     float det = a * c - b * b;
-    if (det <= 0.0) return;
+    if (det <= 0.0) return false;
 
-    vec2 mean2d = vec2(fx * p.x * rz + cx, fy * p.y * rz + cy);
-    float half_spread = sqrt(0.25 * (a - c) * (a - c) + b * b);
-    float lambda1 = 0.5 * (a + c) + half_spread;
-    vec2 offset;
+    mean2d = vec2(fx * p.x * rz + cx, fy * p.y * rz + cy);
+    conic = vec3(c, -b, a) / det;
+    float lambda1 = 0.5 * (a + c) + sqrt(0.25 * (a - c) * (a - c) + b * b);
     if (tight) {
         float extend = min(EXTEND_MAX, sqrt(2.0 * log(opacity / ALPHA_MIN)));
         // Direction of the major axis; atan(0, 0) is undefined, and any axis suits a circle.
         float theta = (b != 0.0 || a != c) ? 0.5 * atan(2.0 * b, a - c) : 0.0;
         vec2 major = vec2(cos(theta), sin(theta));
-        vec2 minor = vec2(-major.y, major.x);
         float lambda2 = det / lambda1;  // stabler than the difference for thin splats
-        offset = extend * (corner.x * sqrt(lambda1) * major + corner.y * sqrt(lambda2) * minor);
+        axis1 = extend * sqrt(lambda1) * major;
+        axis2 = extend * sqrt(lambda2) * vec2(-major.y, major.x);
     } else {
-        offset = corner * (EXTEND_MAX * sqrt(lambda1));
+        axis1 = vec2(EXTEND_MAX * sqrt(lambda1), 0.0);
+        axis2 = vec2(0.0, axis1.x);
     }
-    // Pixel y (down) maps to NDC y (up) unflipped: the framebuffer holds the image upside down for
-    // OpenGL, so its first row in memory is the image's top row and gl_FragCoord.y is the pixel row.
-    gl_Position = vec4((mean2d + offset) / u_image_size * 2.0 - 1.0, 0.0, 1.0);
-    v_mean2d = mean2d;
-    v_conic = vec3(c, -b, a) / det;
+    return true;
 }
 
-// Triangle-strip corner of vertex 0..3 of an instanced quad.
-vec2 quad_corner() {
-    return vec2(gl_VertexID & 1, gl_VertexID >> 1) * 2.0 - 1.0;
-}

@@ -26,8 +26,8 @@ import dataclasses
 import math
 from typing import Sequence
 
-import glm
 import numpy as np
+from pyglm import glm
 
 from core.errors import AvatarStudioError
 

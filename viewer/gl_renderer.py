@@ -1,23 +1,30 @@
 """Real-time Gaussian splatting with GLSL through moderngl (EGL, OpenGL 4.3+).
 
-Same pixels as ``viewer.reference`` (gsplat 1.5.3 math, see there); the one knowing deviation is
-that the GL path blends back to front and so cannot stop a pixel once its transmittance falls below
-T_MIN = 1e-4, which changes a pixel by at most 1e-4.
+Same pixels as ``viewer.reference`` (gsplat 1.5.3 math, see there), to within one uint8 level, with
+one knowing deviation: blending back to front cannot reproduce gsplat's early stop, which drops the
+fragment that would take a pixel's transmittance T to 1e-4 or below, and everything behind it. The
+dropped weight T * alpha is tiny unless a nearly opaque fragment (alpha up to 0.999) arrives where
+T <= 0.1 already; then gsplat shows the background through by up to 0.1 where this renderer draws
+the fragment. In the random test scenes that touches a few dozen of 16k pixels.
 
 Frame pipeline, and why:
 1. sort (CPU, numpy): view-space depth of every mean, near/far cull, full argsort back to front.
-   Blending needs the order and 100k depths sort in about a millisecond, less than a GPU sort would
-   cost to set up here.
-2. upload: ``mode="ssbo"`` (default) keeps all Gaussians in a storage buffer written once per
-   ``set_gaussians`` and uploads only the sorted uint32 indices (4 bytes per Gaussian per frame).
-   ``mode="naive"`` is the honest baseline for benchmarks: it gathers all attributes in sorted
-   order and re-uploads them as instance attributes (64 bytes per Gaussian per frame).
-3. draw: one instanced quad per Gaussian; the vertex shader computes the 3D covariance, the EWA
-   projection and the quad (ssbo: tight rectangle along the ellipse axes, opacity-aware; naive:
-   3.33-sigma axis-aligned square); the fragment shader computes alpha as gsplat does and writes
-   premultiplied colour, blended (ONE, ONE_MINUS_SRC_ALPHA) into an RGBA32F target cleared to 0.
-   A full-screen pass composites that over the background into straight RGBA8.
-4. readback: the RGBA8 target, whose first row in memory is the image's top row (the splat pass
+   Blending needs the order, and 100k depths sort in a few milliseconds.
+2. upload. ``mode="ssbo"`` (default): all Gaussians live in a storage buffer written once per
+   ``set_gaussians``; per frame only the sorted uint32 indices go up (4 bytes per Gaussian).
+   ``mode="naive"``, the honest baseline for benchmarks: all attributes gathered in sorted order
+   and re-uploaded as instance attributes every frame (64 bytes per Gaussian).
+3. draw. ssbo: a compute pass projects each visible Gaussian once (3D covariance from scale and
+   quaternion, EWA projection, + 0.3 px low-pass, opacity-aware tight quad along the ellipse axes)
+   into a splat record; then one non-instanced draw of indexed quads reads the records by
+   gl_VertexID. Measured under llvmpipe for 90k splats: per-corner EWA math in the vertex shader
+   and instancing (each instance runs as its own small draw) each cost more than this whole pass.
+   naive: instanced square quads (3.33 sigma), the vertex shader redoing the projection for each
+   of the 4 corners. Both: the fragment shader computes alpha as gsplat does and writes
+   premultiplied colour, blended (ONE, ONE_MINUS_SRC_ALPHA) into an RGBA32F target cleared to 0
+   (float, so un-premultiplying faint pixels for a transparent background stays exact); a
+   full-screen pass composites that over the background into straight RGBA8.
+4. readback of the RGBA8 target, whose first row in memory is the image's top row (the splat pass
    maps pixel y straight to NDC y, so no flip is needed).
 """
 from __future__ import annotations
@@ -32,12 +39,14 @@ import torch
 from core.errors import AvatarStudioError
 from shaders import source
 from viewer.camera import OrbitCamera
-from viewer.reference import ALPHA_MAX, ALPHA_MIN, EPS2D, EXTEND_MAX
+from viewer.reference import ALPHA_MAX, ALPHA_MIN, EPS2D, EXTEND_MAX, FAR_PLANE, NEAR_PLANE
 
 ArrayLike = np.ndarray | torch.Tensor
-FLOATS_PER_GAUSSIAN = 16  # std430 struct: mean+opacity, quat, scale+pad, colour+pad (64 bytes)
+GAUSSIAN_FLOATS = 16  # std430 struct: mean + opacity, quat, scale + pad, rgb + pad (64 bytes)
+SPLAT_FLOATS = 16  # projected record, see shaders/splat_project.comp
+WORKGROUP = 128  # local_size_x of splat_project.comp
 
-# GLSL shares the reference's constants, so the two cannot drift apart.
+# The shaders share the reference's constants, so the two cannot drift apart.
 _HEADER = (
     "#version 430\n"
     f"#define ALPHA_MIN {ALPHA_MIN!r}\n#define ALPHA_MAX {ALPHA_MAX!r}\n"
@@ -67,6 +76,14 @@ def _float32(x: ArrayLike, name: str, rows: int, columns: int) -> np.ndarray:
     return array
 
 
+def _set_uniforms(program: moderngl.Program | moderngl.ComputeShader, **values: object) -> None:
+    """Set the uniforms the program uses (the compiler drops unused ones)."""
+    for name, value in values.items():
+        uniform = program.get(name, None)
+        if uniform is not None:
+            uniform.value = value
+
+
 class GLSplatRenderer:
     """Gaussian splat renderer; ``last_timings`` holds sort/upload/draw/readback ms of the last render."""
 
@@ -81,18 +98,23 @@ class GLSplatRenderer:
                 "install Mesa (Debian: apt install libegl1 libgl1-mesa-dri) or a newer GPU driver"
             )
         self.mode = mode
-        vertex = source("splat_ssbo.vert" if mode == "ssbo" else "splat_naive.vert")
-        self._splat_program = self.ctx.program(
-            vertex_shader=_HEADER + source("splat_project.glsl") + vertex,
-            fragment_shader=_HEADER + source("splat.frag"),
-        )
+        fragment = _HEADER + source("splat.frag")
+        if mode == "ssbo":
+            projection = _HEADER + source("splat_project.glsl") + source("splat_project.comp")
+            self._project = self.ctx.compute_shader(projection)
+            vertex = _HEADER + source("splat_quad.vert")
+            self._splat_program = self.ctx.program(vertex_shader=vertex, fragment_shader=fragment)
+        else:
+            self._project = None
+            vertex = _HEADER + source("splat_project.glsl") + source("splat_naive.vert")
+            self._splat_program = self.ctx.program(vertex_shader=vertex, fragment_shader=fragment)
         self._composite_program = self.ctx.program(
             vertex_shader=_HEADER + source("fullscreen.vert"), fragment_shader=_HEADER + source("composite.frag")
         )
         self._composite_vao = self.ctx.vertex_array(self._composite_program, [])
-        self._packed = np.zeros((0, FLOATS_PER_GAUSSIAN), np.float32)  # CPU copy: sort keys, naive uploads
-        self._gaussian_buffer: moderngl.Buffer | None = None  # ssbo: all Gaussians; naive: sorted instances
-        self._order_buffer: moderngl.Buffer | None = None  # ssbo only
+        self._packed = np.zeros((0, GAUSSIAN_FLOATS), np.float32)  # CPU copy: sort keys, naive uploads
+        # ssbo: gaussians, order, splats, quads (index buffer); naive: instances
+        self._buffers: dict[str, moderngl.Buffer] = {}
         self._splat_vao: moderngl.VertexArray | None = None
         self._target_size: tuple[int, int] | None = None
         self._targets: list = []  # accum texture, accum fbo, output renderbuffer, output fbo
@@ -107,17 +129,17 @@ class GLSplatRenderer:
         buffer write; buffers are only reallocated when the count changes.
         """
         n = int(means.shape[0])
-        packed = np.zeros((n, FLOATS_PER_GAUSSIAN), np.float32)
+        packed = np.zeros((n, GAUSSIAN_FLOATS), np.float32)
         packed[:, 0:3] = _float32(means, "means", n, 3)
         packed[:, 3:4] = _float32(opacities, "opacities", n, 1)
         packed[:, 4:8] = _float32(quats, "quats", n, 4)
         packed[:, 8:11] = _float32(scales, "scales", n, 3)
         packed[:, 12:15] = _float32(colors, "colors", n, 3)
-        if n != len(self._packed) or self._gaussian_buffer is None:
+        if n != len(self._packed) or not self._buffers:
             self._allocate(n)
         self._packed = packed
         if self.mode == "ssbo" and n:
-            self._gaussian_buffer.write(packed)
+            self._buffers["gaussians"].write(packed)
 
     def render(
         self, camera: OrbitCamera, width: int, height: int, background: Sequence[float] = (0.0, 0.0, 0.0, 0.0)
@@ -128,44 +150,51 @@ class GLSplatRenderer:
 
     def render_view(
         self, viewmat: np.ndarray, K: np.ndarray, width: int, height: int,
-        background: Sequence[float] = (0.0, 0.0, 0.0, 0.0), near_plane: float = 0.01, far_plane: float = 1e10,
+        background: Sequence[float] = (0.0, 0.0, 0.0, 0.0),
+        near_plane: float = NEAR_PLANE, far_plane: float = FAR_PLANE,
     ) -> np.ndarray:
-        """``render`` from an explicit OpenCV viewmat (world -> camera, 4x4) and K (3x3), as gsplat takes them."""
+        """``render`` from an OpenCV viewmat (world -> camera, 4x4) and K (3x3), the camera gsplat takes."""
         ctx = self.ctx
-        viewmat = np.asarray(viewmat, np.float32)
+        viewmat, K = np.asarray(viewmat, np.float32), np.asarray(K, np.float32)
         start = time.perf_counter()
         depth = self._packed[:, :3] @ viewmat[2, :3] + viewmat[2, 3]
         visible = np.flatnonzero((depth >= near_plane) & (depth <= far_plane))
         order = visible[np.argsort(depth[visible])[::-1]].astype(np.uint32)  # farthest first
+        count = len(order)
         sorted_at = time.perf_counter()
 
-        if len(order):
+        if count:
             if self.mode == "ssbo":
-                self._order_buffer.write(order)
+                self._buffers["order"].write(order)
             else:
-                self._gaussian_buffer.write(self._packed[order])
+                self._buffers["instances"].write(self._packed[order])
         uploaded_at = time.perf_counter()
 
         accum, accum_fbo, output_fbo = self._render_targets(width, height)
-        program = self._splat_program
-        program["u_rotation"].write(np.ascontiguousarray(viewmat[:3, :3].T))  # GLSL matrices are column-major
-        program["u_translation"].value = tuple(viewmat[:3, 3].tolist())
-        program["u_intrinsics"].value = (float(K[0][0]), float(K[1][1]), float(K[0][2]), float(K[1][2]))
-        program["u_image_size"].value = (float(width), float(height))
-        ctx.enable_only(moderngl.BLEND)
-        ctx.blend_func = moderngl.ONE, moderngl.ONE_MINUS_SRC_ALPHA
+        camera_uniforms = {
+            "u_rotation": tuple(viewmat[:3, :3].T.ravel().tolist()),  # GLSL matrices are column-major
+            "u_translation": tuple(viewmat[:3, 3].tolist()),
+            "u_intrinsics": (float(K[0, 0]), float(K[1, 1]), float(K[0, 2]), float(K[1, 2])),
+            "u_image_size": (float(width), float(height)),
+        }
+        _set_uniforms(self._splat_program, **camera_uniforms)
         accum_fbo.use()
         accum_fbo.clear(0.0, 0.0, 0.0, 0.0)
-        if len(order):
-            if self.mode == "ssbo":
-                self._gaussian_buffer.bind_to_storage_buffer(0)
-                self._order_buffer.bind_to_storage_buffer(1)
-            self._splat_vao.render(moderngl.TRIANGLE_STRIP, vertices=4, instances=len(order))
-        ctx.disable(moderngl.BLEND)
+        ctx.enable_only(moderngl.BLEND)
+        ctx.blend_func = moderngl.ONE, moderngl.ONE_MINUS_SRC_ALPHA
+        if count and self.mode == "ssbo":
+            _set_uniforms(self._project, u_count=count, **camera_uniforms)
+            for binding, name in enumerate(("gaussians", "order", "splats")):
+                self._buffers[name].bind_to_storage_buffer(binding)
+            self._project.run(group_x=(count + WORKGROUP - 1) // WORKGROUP)
+            ctx.memory_barrier(moderngl.SHADER_STORAGE_BARRIER_BIT)
+            self._splat_vao.render(moderngl.TRIANGLES, vertices=6 * count)
+        elif count:
+            self._splat_vao.render(moderngl.TRIANGLE_STRIP, vertices=4, instances=count)
+        ctx.enable_only(moderngl.NOTHING)
         output_fbo.use()
         accum.use(0)
-        self._composite_program["u_accum"].value = 0
-        self._composite_program["u_background"].value = tuple(float(v) for v in background)
+        _set_uniforms(self._composite_program, u_accum=0, u_background=tuple(float(v) for v in background))
         self._composite_vao.render(moderngl.TRIANGLES, vertices=3)
         ctx.finish()
         drawn_at = time.perf_counter()
@@ -183,29 +212,40 @@ class GLSplatRenderer:
 
     def release(self) -> None:
         """Free the GL objects (and the context, if this renderer created it)."""
-        for obj in (self._splat_vao, self._gaussian_buffer, self._order_buffer, *self._targets):
+        self._release_scene()
+        programs = (self._composite_vao, self._composite_program, self._splat_program, self._project)
+        for obj in (*self._targets, *programs):
             if obj is not None:
                 obj.release()
-        self._splat_vao = self._gaussian_buffer = self._order_buffer = self._target_size = None
-        self._targets = []
-        self._composite_vao.release()
-        self._splat_program.release()
-        self._composite_program.release()
+        self._targets, self._target_size = [], None
         if self._owns_ctx:
             self.ctx.release()
 
-    def _allocate(self, n: int) -> None:
-        """(Re)create the per-scene buffers and vertex array for n Gaussians (at least 1 byte each)."""
-        for obj in (self._splat_vao, self._gaussian_buffer, self._order_buffer):
+    def _release_scene(self) -> None:
+        for obj in (self._splat_vao, *self._buffers.values()):
             if obj is not None:
                 obj.release()
-        self._gaussian_buffer = self.ctx.buffer(reserve=max(1, n) * FLOATS_PER_GAUSSIAN * 4)
+        self._splat_vao, self._buffers = None, {}
+
+    def _allocate(self, n: int) -> None:
+        """(Re)create the per-scene buffers and vertex array for n Gaussians (moderngl wants >= 1 byte)."""
+        self._release_scene()
+        rows = max(1, n)
         if self.mode == "ssbo":
-            self._order_buffer = self.ctx.buffer(reserve=max(1, n) * 4)
-            self._splat_vao = self.ctx.vertex_array(self._splat_program, [])
+            quads = 4 * np.arange(rows, dtype=np.uint32)[:, None] + np.array([0, 1, 2, 2, 1, 3], np.uint32)
+            self._buffers = {
+                "gaussians": self.ctx.buffer(reserve=rows * GAUSSIAN_FLOATS * 4),
+                "order": self.ctx.buffer(reserve=rows * 4),
+                "splats": self.ctx.buffer(reserve=rows * SPLAT_FLOATS * 4),  # written by the compute pass
+                "quads": self.ctx.buffer(quads),
+            }
+            self._splat_vao = self.ctx.vertex_array(
+                self._splat_program, [], index_buffer=self._buffers["quads"], index_element_size=4
+            )
         else:
-            layout = (self._gaussian_buffer, "4f 4f 4f 4f /i", "i_mean_opacity", "i_quat", "i_scale", "i_color")
-            self._splat_vao = self.ctx.vertex_array(self._splat_program, [layout])
+            self._buffers = {"instances": self.ctx.buffer(reserve=rows * GAUSSIAN_FLOATS * 4)}
+            layout = ("4f 4f 4f 4f /i", "i_mean_opacity", "i_quat", "i_scale", "i_color")
+            self._splat_vao = self.ctx.vertex_array(self._splat_program, [(self._buffers["instances"], *layout)])
 
     def _render_targets(
         self, width: int, height: int

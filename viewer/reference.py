@@ -32,7 +32,7 @@ ALPHA_MIN = 1.0 / 255.0  # fragments below this are skipped (gsplat ALPHA_THRESH
 ALPHA_MAX = 0.999  # per-fragment alpha clamp (gsplat 1.5.3; the original 3DGS uses 0.99)
 EPS2D = 0.3  # low-pass filter added to the 2D covariance diagonal, pixels^2
 EXTEND_MAX = 3.33  # largest splat extent in sigmas; sqrt(2 ln 255) = 3.329 for an opaque splat
-T_MIN = 1e-4  # a pixel is done once its transmittance would fall to this
+T_MIN = 1e-4  # a pixel is done once its transmittance would fall to this (that fragment is dropped too)
 NEAR_PLANE = 0.01  # gsplat rasterization() defaults, metres
 FAR_PLANE = 1e10
 
@@ -40,7 +40,7 @@ ArrayLike = np.ndarray | torch.Tensor
 
 
 def _tensor(x: ArrayLike) -> torch.Tensor:
-    return torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x).detach().float().cpu()
+    return (x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x))).detach().float().cpu()
 
 
 def project(
@@ -80,12 +80,13 @@ def render_reference(
     means: ArrayLike, quats: ArrayLike, scales: ArrayLike, opacities: ArrayLike, colors: ArrayLike,
     viewmat: ArrayLike, K: ArrayLike, width: int, height: int,
     background: Sequence[float] = (0.0, 0.0, 0.0, 0.0),
-    near_plane: float = NEAR_PLANE, far_plane: float = FAR_PLANE,
+    near_plane: float = NEAR_PLANE, far_plane: float = FAR_PLANE, min_transmittance: float = T_MIN,
 ) -> np.ndarray:
     """Straight RGBA float32 (height, width, 4), top row first, composited over ``background``.
 
     viewmat: world -> OpenCV camera (4, 4); K: pinhole intrinsics (3, 3), e.g. from
-    ``OrbitCamera.opencv_view_and_intrinsics``.
+    ``OrbitCamera.opencv_view_and_intrinsics``. ``min_transmittance=0`` composites every fragment,
+    as back-to-front blending does (see viewer.gl_renderer), instead of gsplat's early stop.
     """
     means, quats, scales, colors = map(_tensor, (means, quats, scales, colors))
     opacities = _tensor(opacities).reshape(-1)
@@ -107,8 +108,8 @@ def render_reference(
         alpha = torch.where((sigma < 0) | (alpha < ALPHA_MIN), 0.0, alpha)
         t_after = torch.cumprod(1.0 - alpha, dim=1)
         t_before = torch.cat([torch.ones_like(t_after[:, :1]), t_after[:, :-1]], dim=1)
-        # Fragments that would take T to T_MIN or below are dropped; T only falls, so they form a suffix.
-        weight = torch.where(t_after > T_MIN, alpha * t_before, 0.0)
+        # Fragments that would take T to the minimum or below are dropped; T only falls, so they form a suffix.
+        weight = torch.where(t_after > min_transmittance, alpha * t_before, 0.0)
         premultiplied[start : start + 2048] = weight @ color
         alpha_out[start : start + 2048] = weight.sum(dim=1)  # telescopes to 1 - T
     rgba = composite_over(premultiplied, alpha_out, background)
