@@ -119,3 +119,13 @@ def test_unwritable_targets_are_refused_up_front(tmp_path):
         write_ply(tmp_path / "missing" / "a.ply", small_gaussians(5))
     with pytest.raises(AvatarStudioError, match="is a folder"):
         write_ply(tmp_path, small_gaussians(5))
+
+
+def test_saved_files_get_ordinary_permissions(tmp_path):
+    import os
+    import stat
+
+    write_ply(tmp_path / "a.ply", small_gaussians(5))
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(os.stat(tmp_path / "a.ply").st_mode) == 0o666 & ~umask

@@ -17,7 +17,7 @@ import torch
 from core.avatar import Avatar
 from core.pose import SMPLX_JOINT_INDEX, Pose
 from viewer.camera import OrbitCamera
-from viewer.gl_renderer import GLSplatRenderer
+from viewer.gl_renderer import GLSplatRenderer, share_cores_with_software_gl
 
 STAGES = ("skin_ms", "sort_ms", "upload_ms", "draw_ms", "readback_ms")
 
@@ -64,10 +64,7 @@ def run_bench(avatar: Avatar, sizes: list[int], frames: int = 30, as_json: bool 
     results = []
     renderers = {"gl": GLSplatRenderer(mode="ssbo"), "gl-naive": GLSplatRenderer(mode="naive")}
     gl_name = renderers["gl"].ctx.info.get("GL_RENDERER", "unknown")
-    if "llvmpipe" in gl_name:
-        # Software GL rasterises on every core; torch's own thread pool then fights it for them
-        # (skinning measured 25 ms on one thread, 220 ms on two, on a 2-core machine).
-        torch.set_num_threads(1)
+    share_cores_with_software_gl(renderers["gl"].ctx)
     for size in sizes:
         for backend, renderer in renderers.items():
             row = {"backend": backend, "width": size, "height": size, "gaussians": len(avatar.gaussians)}

@@ -1,0 +1,300 @@
+"""The window's widgets: menu bar, the tabbed left column, the viewport panel, status bar, dialogs.
+
+Widgets only forward to the studio's actions (`app.studio.Studio`) and show its state; they hold
+no state of their own, so the same action behaves the same from a menu, a panel or a shortcut.
+Layers and Paint say what they will hold and nothing more: their editors arrive later, and a
+control that does nothing would mislead.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import TYPE_CHECKING
+
+import dearpygui.dearpygui as dpg
+
+from app.state import DEFAULT_BACKGROUND, MAX_SEED, POSE_LABELS, StudioState
+from app.tasks import TaskStatus
+from app.theme import ACCENT, Themes
+
+if TYPE_CHECKING:
+    from app.studio import Studio
+
+# Wide enough for the five tabs at their natural width and no wider: Dear PyGui 2.3's tab bar gives
+# any spare width to the first tab, which then looks oddly stretched.
+LEFT_WIDTH = 356
+STATUS_HEIGHT = 32
+ROW_HEIGHT = 32  # the big buttons
+GUTTER = 3  # pixels between the panels (the main window's item spacing)
+SH_CHOICES = {"0  (base colour only)": 0, "3  (zero-padded)": 3}  # radio label -> PLY SH degree
+
+# (keys, action) for the help window; app.studio.Studio.poll_shortcuts implements the keyboard ones.
+SHORTCUTS = (
+    ("Left-drag", "Orbit around the avatar"),
+    ("Right- or middle-drag", "Pan"),
+    ("Mouse wheel", "Zoom"),
+    ("Double-click", "Frame the avatar"),
+    ("F", "Frame the avatar"),
+    ("1 / 2 / 3", "Front / side / back view"),
+    ("Ctrl+O", "Open a 3DGS PLY"),
+    ("Ctrl+E", "Export the posed Gaussians as PLY"),
+    ("Ctrl+Q", "Quit"),
+)
+
+
+@dataclasses.dataclass
+class Widgets:
+    """Tags of the widgets the studio updates or opens after building."""
+
+    viewport_panel: int | str
+    seed_input: int | str
+    pose_buttons: dict[str, int | str]
+    pose_note: int | str
+    export_summary: int | str
+    status_fps: int | str
+    status_count: int | str
+    status_renderer: int | str
+    status_body: int | str
+    status_task: int | str
+    status_progress: int | str
+    status_cancel: int | str
+    status_message: int | str
+    open_dialog: int | str
+    export_dialog: int | str
+    error_modal: int | str
+    error_text: int | str
+    shortcuts_modal: int | str
+
+
+def _heading(text: str, themes: Themes) -> None:
+    item = dpg.add_text(text)
+    if themes.heading_font is not None:
+        dpg.bind_item_font(item, themes.heading_font)
+
+
+def _note(text: str, themes: Themes, wrap: int = LEFT_WIDTH - 40) -> int | str:
+    item = dpg.add_text(text, wrap=wrap)
+    dpg.bind_item_theme(item, themes.dim_text)
+    return item
+
+
+def _separator() -> None:
+    dpg.add_spacer(height=2)
+    dpg.add_separator()
+    dpg.add_spacer(height=2)
+
+
+def _status_separator(themes: Themes) -> None:
+    item = dpg.add_text("|")
+    dpg.bind_item_theme(item, themes.dim_text)
+
+
+def build_window(studio: Studio, themes: Themes) -> Widgets:
+    """Create the primary window and its dialogs; callbacks call `studio`'s actions."""
+    e = studio.ellipsis
+    with dpg.window(no_scrollbar=True, no_scroll_with_mouse=True) as main:
+        with dpg.menu_bar():
+            with dpg.menu(label="File"):
+                dpg.add_menu_item(label=f"Open PLY{e}", shortcut="Ctrl+O", callback=lambda: studio.ask_open_ply())
+                dpg.add_menu_item(label=f"Export PLY{e}", shortcut="Ctrl+E", callback=lambda: studio.ask_export_ply())
+                dpg.add_separator()
+                dpg.add_menu_item(label="Quit", shortcut="Ctrl+Q", callback=lambda: studio.quit())
+            with dpg.menu(label="View"):
+                for key, name in (("1", "front"), ("2", "side"), ("3", "back")):
+                    dpg.add_menu_item(label=name.capitalize(), shortcut=key,
+                                      callback=lambda s, a, u: studio.view_preset(u), user_data=name)
+                dpg.add_separator()
+                dpg.add_menu_item(label="Frame avatar", shortcut="F", callback=lambda: studio.frame())
+                dpg.add_separator()
+                with dpg.menu(label="Background colour"):
+                    picker = dpg.add_color_picker(default_value=DEFAULT_BACKGROUND, no_alpha=True, width=220,
+                                                  callback=lambda s: studio.set_background(dpg.get_value(s)))
+
+                    def reset_background() -> None:
+                        dpg.set_value(picker, DEFAULT_BACKGROUND)
+                        studio.set_background(DEFAULT_BACKGROUND)
+
+                    dpg.add_button(label="Reset to default", width=-1, callback=reset_background)
+            with dpg.menu(label="Help"):
+                dpg.add_menu_item(label="Keyboard shortcuts", callback=lambda: studio.show_shortcuts())
+
+        with dpg.group(horizontal=True, horizontal_spacing=GUTTER):
+            with dpg.child_window(width=LEFT_WIDTH, height=-(STATUS_HEIGHT + GUTTER), no_scrollbar=True,
+                                  always_use_window_padding=True) as side_column:
+                seed_input, pose_buttons, pose_note, export_summary = _build_tabs(studio, themes)
+            dpg.bind_item_theme(side_column, themes.side_column)
+            with dpg.child_window(width=-1, height=-(STATUS_HEIGHT + GUTTER), no_scrollbar=True,
+                                  no_scroll_with_mouse=True) as viewport_panel:
+                pass
+            dpg.bind_item_theme(viewport_panel, themes.viewport_panel)
+
+        with dpg.child_window(width=-1, height=STATUS_HEIGHT, no_scrollbar=True,
+                              always_use_window_padding=True) as status_bar:
+            with dpg.group(horizontal=True):
+                status_fps = dpg.add_text("-- fps")
+                _status_separator(themes)
+                status_count = dpg.add_text("no Gaussians")
+                _status_separator(themes)
+                status_renderer = dpg.add_text("")
+                _status_separator(themes)
+                status_body = dpg.add_text("")
+                _status_separator(themes)
+                status_task = dpg.add_text("", show=False)
+                status_progress = dpg.add_progress_bar(width=140, height=18, show=False)
+                status_cancel = dpg.add_button(label="Cancel", show=False, callback=lambda: studio.cancel_task())
+                status_message = dpg.add_text("")
+        dpg.bind_item_theme(status_bar, themes.status_bar)
+    dpg.bind_item_theme(main, themes.main_window)
+    dpg.set_primary_window(main, True)
+
+    open_dialog = _file_dialog("Open 3DGS PLY", lambda s, a: studio.open_ply(_chosen_file(a)), "")
+    # Saving takes the typed name (the dialog adds .ply); a highlighted entry may be a folder.
+    export_dialog = _file_dialog("Export 3DGS PLY", lambda s, a: studio.export_ply(a["file_path_name"]), "avatar")
+
+    with dpg.window(label="Something went wrong", modal=True, show=False, no_resize=True, autosize=True,
+                    no_collapse=True) as error_modal:
+        error_text = dpg.add_text("", wrap=460)
+        dpg.add_spacer(height=4)
+        ok = dpg.add_button(label="OK", width=90, callback=lambda: dpg.configure_item(error_modal, show=False))
+        dpg.bind_item_theme(ok, themes.accent_button)
+
+    with dpg.window(label="Keyboard shortcuts", modal=True, show=False, no_resize=True, autosize=True,
+                    no_collapse=True) as shortcuts_modal:
+        with dpg.table(header_row=True, borders_innerH=True, borders_outerH=True,
+                       policy=dpg.mvTable_SizingFixedFit):
+            dpg.add_table_column(label="Keys")
+            dpg.add_table_column(label="Action")
+            for keys, action in SHORTCUTS:
+                with dpg.table_row():
+                    dpg.add_text(keys)
+                    dpg.add_text(action)
+        dpg.add_spacer(height=4)
+        dpg.add_text("Mouse navigation works while the pointer is over the viewport.", wrap=420)
+        dpg.add_button(label="Close", width=90, callback=lambda: dpg.configure_item(shortcuts_modal, show=False))
+
+    return Widgets(
+        viewport_panel=viewport_panel, seed_input=seed_input, pose_buttons=pose_buttons, pose_note=pose_note,
+        export_summary=export_summary, status_fps=status_fps, status_count=status_count,
+        status_renderer=status_renderer, status_body=status_body, status_task=status_task,
+        status_progress=status_progress, status_cancel=status_cancel, status_message=status_message,
+        open_dialog=open_dialog, export_dialog=export_dialog, error_modal=error_modal, error_text=error_text,
+        shortcuts_modal=shortcuts_modal,
+    )
+
+
+def _build_tabs(studio: Studio, themes: Themes):
+    e = studio.ellipsis
+    with dpg.tab_bar():
+        with dpg.tab(label="Generate"):
+            dpg.add_spacer(height=2)
+            _heading("Seed", themes)
+            seed_input = dpg.add_input_int(
+                default_value=studio.state.seed, min_value=0, max_value=MAX_SEED, min_clamped=True,
+                max_clamped=True, width=-1, on_enter=True,
+                callback=lambda s: studio.load_avatar(dpg.get_value(s)),
+            )
+            with dpg.group(horizontal=True):
+                load = dpg.add_button(label="Load", width=-(ROW_HEIGHT + 8), height=ROW_HEIGHT,
+                                      callback=lambda: studio.load_avatar(dpg.get_value(seed_input)))
+                dpg.bind_item_theme(load, themes.accent_button)
+                dice = dpg.add_button(label="\u2684" if themes.icon_font is not None else "?",
+                                      width=ROW_HEIGHT, height=ROW_HEIGHT, callback=lambda: studio.random_seed())
+                if themes.icon_font is not None:
+                    dpg.bind_item_font(dice, themes.icon_font)
+                with dpg.tooltip(dice):
+                    dpg.add_text("Random seed, then load it")
+            _note("Each seed picks a skin tone, hair, clothes and their colours from the default "
+                  "wardrobe. A trained generator replaces it when it ships; seeds stay the way to pick "
+                  "an avatar.", themes)
+            _separator()
+            _heading("Body model", themes)
+            dpg.add_text(studio.body_label, wrap=LEFT_WIDTH - 40)
+
+        with dpg.tab(label="Pose"):
+            dpg.add_spacer(height=2)
+            _heading("Preset", themes)
+            pose_buttons = {}
+            with dpg.group(horizontal=True):
+                for name, label in POSE_LABELS.items():
+                    pose_buttons[name] = dpg.add_button(
+                        label=label, width=(LEFT_WIDTH - 24 - 16) // 3, height=ROW_HEIGHT,
+                        callback=lambda s, a, u: studio.set_pose(u), user_data=name,
+                    )
+            pose_note = _note("", themes)
+            _note("Posing runs linear blend skinning on the avatar's body rig; every Gaussian turns "
+                  "with the bones it is weighted to.", themes)
+
+        with dpg.tab(label="Layers"):
+            dpg.add_spacer(height=2)
+            _note("Layers will list the avatar's body, top, bottom, hair and shoes: show, hide or solo "
+                  "each, and swap one between avatars. They arrive with the layer editor.", themes)
+
+        with dpg.tab(label="Paint"):
+            dpg.add_spacer(height=2)
+            _note("Paint will hold brushes that paint colour onto the avatar's texture, one layer at a "
+                  "time, with undo. It arrives with the texture editor.", themes)
+
+        with dpg.tab(label="Export"):
+            dpg.add_spacer(height=2)
+            _heading("3DGS PLY", themes)
+            dpg.add_text("Spherical harmonics degree")
+            labels = {degree: label for label, degree in SH_CHOICES.items()}
+            dpg.add_radio_button(list(SH_CHOICES), default_value=labels[studio.state.sh_degree],
+                                 callback=lambda s: studio.set_sh_degree(SH_CHOICES[dpg.get_value(s)]))
+            _note("Degree 3 pads f_rest with zeros, for viewers that only read full-SH files.", themes)
+            export_summary = dpg.add_text("", wrap=LEFT_WIDTH - 40)
+            export = dpg.add_button(label=f"Export PLY{e}", width=-1, height=ROW_HEIGHT,
+                                    callback=lambda: studio.ask_export_ply())
+            dpg.bind_item_theme(export, themes.accent_button)
+    return seed_input, pose_buttons, pose_note, export_summary
+
+
+def _file_dialog(label: str, callback, default_filename: str) -> int | str:
+    with dpg.file_dialog(label=label, show=False, modal=True, width=760, height=480, callback=callback,
+                         default_path=os.getcwd(), default_filename=default_filename) as dialog:
+        dpg.add_file_extension(".ply", color=(*ACCENT, 255))
+    return dialog
+
+
+def _chosen_file(app_data: dict) -> str:
+    """The file an open dialog returned: the clicked entry when there is one, else the typed name."""
+    selections = list((app_data.get("selections") or {}).values())
+    return selections[0] if selections else app_data["file_path_name"]
+
+
+def update_panels(widgets: Widgets, state: StudioState, themes: Themes) -> None:
+    """Sync the side panels with the state (cheap: a few set_value calls per frame)."""
+    for name, button in widgets.pose_buttons.items():
+        selected = state.poseable and name == state.pose_name
+        dpg.bind_item_theme(button, themes.selected_button if selected else 0)
+        dpg.configure_item(button, enabled=state.poseable or state.gaussians is None)
+    unrigged = state.gaussians is not None and not state.poseable
+    note = f"{state.source} has no rig: poses apply to generated avatars." if unrigged else ""
+    dpg.configure_item(widgets.pose_note, show=bool(note))
+    dpg.set_value(widgets.pose_note, note)
+    if state.gaussians is None:
+        summary = "Nothing to export yet."
+    elif state.poseable:
+        summary = (f"Exports the {len(state.gaussians):,} Gaussians of {state.source} "
+                   f"as posed ({POSE_LABELS[state.pose_name]}).")
+    else:
+        summary = f"Exports the {len(state.gaussians):,} Gaussians of {state.source}."
+    dpg.set_value(widgets.export_summary, summary)
+
+
+def update_status_bar(widgets: Widgets, state: StudioState, themes: Themes, fps_text: str,
+                      renderer: str, task: TaskStatus | None) -> None:
+    """fps, Gaussian count, renderer, body model, the running task (with Cancel) and the last message."""
+    dpg.set_value(widgets.status_fps, fps_text)
+    count = "no Gaussians" if state.gaussians is None else f"{len(state.gaussians):,} Gaussians"
+    dpg.set_value(widgets.status_count, count)
+    dpg.set_value(widgets.status_renderer, renderer)
+    dpg.set_value(widgets.status_body, f"body: {state.body_name}")
+    for item in (widgets.status_task, widgets.status_progress, widgets.status_cancel):
+        dpg.configure_item(item, show=task is not None)
+    if task is not None:
+        dpg.set_value(widgets.status_task, task.name)
+        dpg.set_value(widgets.status_progress, task.progress)
+        dpg.configure_item(widgets.status_cancel, enabled=not task.cancelling)
+    dpg.set_value(widgets.status_message, state.message)
+    dpg.bind_item_theme(widgets.status_message, themes.error_text if state.message_is_error else 0)

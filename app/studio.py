@@ -1,0 +1,410 @@
+"""The studio window: its options, the startup checks, the actions behind every control, the main loop.
+
+Startup order, and why:
+1. Checks that need no window: a display, and the body model. Every body except Anny is loaded
+   here (SMPL-X reads the user's files in about a second), so a wrong --body or a missing
+   --body-dir ends as one line and exit code 2 before any window opens. Anny has nothing to check
+   up front and its build is the slow step (1-2 min on a first start, seconds later), so it runs
+   in the background task that builds the first avatar.
+2. The window; then moderngl attaches to Dear PyGui's OpenGL context (see app.viewport).
+3. The first avatar loads in the background while the viewport shows its progress.
+
+Modules that load torch (core.body, core.default_avatar, core.pose, core.ply, viewer.gl_renderer)
+are imported where they are first used, inside the background tasks: the worker pays the seconds
+torch takes to import, and the window opens in about half a second.
+
+All actions (menus, panels, shortcuts, the viewport's mouse) run on the main thread: Dear PyGui
+callbacks are queued (manual callback management) and run by the loop, so GL and widget calls
+never race. Only task functions run in the worker, and they touch neither.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import random
+import sys
+import time
+import traceback
+from inspect import signature
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import dearpygui.dearpygui as dpg
+import imageio.v3 as iio
+import moderngl
+import numpy as np
+
+from app.panels import Widgets, build_window, update_panels, update_status_bar
+from app.state import MAX_SEED, StudioState
+from app.tasks import TaskContext, TaskFailure, TaskRunner, one_line
+from app.theme import Themes, apply_theme
+from app.viewport import Viewport, renderer_name
+from core.atomic import atomic_write
+from core.errors import AvatarStudioError
+
+if TYPE_CHECKING:
+    from core.body.base import BodyModel
+
+FIRST_LOAD_TIMEOUT_S = 600.0
+SCREENSHOT_GRACE_FRAMES = 30  # frames to wait for Dear PyGui to hand over the frame buffer
+MAX_FPS = 60.0
+# With no input for IDLE_AFTER_S the window only redraws progress and the clock. A frame of this
+# window costs ~40-80 ms of CPU under llvmpipe whatever it shows, so idling at 4 fps keeps about
+# two thirds of a core free for background work, at the price of up to 0.25 s to wake up.
+IDLE_FPS = 4.0
+IDLE_AFTER_S = 1.0
+FPS_SMOOTHING = 0.1  # weight of the newest frame in the moving average
+MIN_WINDOW_SIZE = (900, 560)  # the side column plus a usable viewport
+
+
+@dataclasses.dataclass
+class StudioOptions:
+    seed: int = 0
+    body: str = "anny"
+    body_dir: Path | None = None
+    gender: str = "neutral"
+    screenshot: Path | None = None  # save a PNG of the window once the avatar shows, then exit
+    frames: int = 30  # frames to run after the first avatar shows, before the screenshot
+    window_size: tuple[int, int] = (1400, 860)
+
+
+def run_studio(options: StudioOptions) -> int:
+    """Open the studio and run it until the window closes (or the screenshot is written); 0 on success.
+
+    Problems the user can fix raise AvatarStudioError (one line, exit 2 in main.py).
+    """
+    if options.frames < 0:
+        raise AvatarStudioError(f"--frames {options.frames}: must be 0 or more")
+    width, height = options.window_size
+    if width < MIN_WINDOW_SIZE[0] or height < MIN_WINDOW_SIZE[1]:
+        raise AvatarStudioError(f"--window-size {width} {height}: the studio needs at least "
+                                f"{MIN_WINDOW_SIZE[0]} x {MIN_WINDOW_SIZE[1]}")
+    body = None
+    if options.body != "anny":
+        from core.body import load_body
+
+        body = load_body(options.body, options.body_dir, options.gender)
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        raise AvatarStudioError(
+            "no display for the studio window (DISPLAY is not set): run it on a desktop or under "
+            "`xvfb-run -a`, or use `avatar-studio render` for images without a window"
+        )
+
+    dpg.create_context()
+    studio = Studio(options, body)
+    try:
+        return studio.run()
+    finally:
+        studio.close()
+        dpg.destroy_context()
+
+
+class Studio:
+    """The actions every control calls, and the main loop that runs them."""
+
+    def __init__(self, options: StudioOptions, body: BodyModel | None = None) -> None:
+        self.options = options
+        self.state = StudioState(body_name=options.body, seed=options.seed, body=body)
+        self.runner = TaskRunner()
+        self.ellipsis = "..."
+        self.quit_requested = False
+        self.failure: TaskFailure | None = None  # the last task failure, for --screenshot's exit
+        self.viewport: Viewport | None = None  # the window's parts, made by run()
+        self.widgets: Widgets | None = None
+        self.themes: Themes | None = None
+        self._renderer_name = ""
+        self._fps: float | None = None
+        self._idle = False
+        self._last_activity = time.perf_counter()
+        self._last_mouse = (0.0, 0.0)
+        self._frames_shown = 0
+        self._screenshot_saved = False
+
+    @property
+    def body_label(self) -> str:
+        if self.options.body == "anny":
+            return "Anny (NAVER Labs, Apache-2.0): free, no registration."
+        if self.options.body == "smplx":
+            return f"SMPL-X ({self.options.gender}) from {self.options.body_dir}."
+        return self.options.body
+
+    # -- window --------------------------------------------------------------------------------
+
+    def run(self) -> int:
+        width, height = self.options.window_size
+        dpg.configure_app(manual_callback_management=True)
+        dpg.create_viewport(title="avatar-studio", width=width, height=height,
+                            min_width=MIN_WINDOW_SIZE[0], min_height=MIN_WINDOW_SIZE[1])
+        self.themes = apply_theme()
+        self.ellipsis = "\u2026" if self.themes.glyphs else "..."
+        self.widgets = build_window(self, self.themes)
+        with dpg.handler_registry():
+            dpg.add_mouse_wheel_handler(callback=lambda sender, delta: self.viewport.on_wheel(delta))
+        dpg.setup_dearpygui()
+        dpg.show_viewport()
+        try:
+            ctx = moderngl.create_context(require=430)
+        except Exception as error:  # moderngl raises plain Exceptions for a missing or old GL
+            reason = " ".join(str(error).split())
+            raise AvatarStudioError(f"the studio needs OpenGL 4.3 in its window ({reason}): install Mesa "
+                                    "(Debian: apt install libgl1-mesa-dri) or a GPU driver") from error
+        self._renderer_name = renderer_name(ctx)
+        self.viewport = Viewport(self.widgets.viewport_panel, self.state, ctx, self.themes,
+                                 on_cancel=self.cancel_task, ellipsis=self.ellipsis)
+        self.load_avatar(self.options.seed)
+
+        started = time.monotonic()
+        while dpg.is_dearpygui_running() and not self.quit_requested:
+            frame_start = time.perf_counter()
+            active = self._update()
+            dpg.render_dearpygui_frame()
+            if self.options.screenshot is not None:
+                if self._screenshot_step(time.monotonic() - started):
+                    break
+                active = active or self.state.gaussians is not None  # idle only while the avatar loads
+            self._throttle(frame_start, active)
+            self._measure_fps(time.perf_counter() - frame_start)
+        return 0
+
+    def close(self) -> None:
+        """Stop background work and free GL objects while the context still exists."""
+        self.runner.cancel()
+        if self.viewport is not None:
+            self.viewport.release()
+
+    def _update(self) -> bool:
+        """Everything before drawing a frame; True when the user or the scene did something."""
+        jobs = dpg.get_callback_queue() or []
+        for job in jobs:
+            self._guarded(_call_job, job)
+        self._guarded(self.runner.poll)
+        self._guarded(self.poll_shortcuts)
+        task = self.runner.status()
+        changed = self.viewport.update(task)
+        fps = "-- fps" if self._fps is None else f"{self._fps:.1f} fps" + ("  (idle)" if self._idle else "")
+        if self.viewport.last_render_ms is not None:
+            fps += f"  ·  render {self.viewport.last_render_ms:.0f} ms"
+        update_panels(self.widgets, self.state, self.themes)
+        update_status_bar(self.widgets, self.state, self.themes, fps, self._renderer_name, task)
+        mouse = tuple(dpg.get_mouse_pos(local=False))
+        moved, self._last_mouse = mouse != self._last_mouse, mouse
+        buttons = any(dpg.is_mouse_button_down(b) for b in (0, 1, 2))
+        return bool(jobs) or changed or moved or buttons
+
+    def _guarded(self, action, *args) -> None:
+        """Run one UI action; a failure becomes one line in the status bar instead of closing the window."""
+        try:
+            action(*args)
+        except Exception as error:
+            if not isinstance(error, AvatarStudioError):
+                traceback.print_exc(file=sys.stderr)
+            self.state.notify(one_line(error), error=True)
+
+    def _throttle(self, frame_start: float, active: bool) -> None:
+        """Cap the frame rate, and drop it when nothing happens, to leave the CPU to real work."""
+        now = time.perf_counter()
+        if active:
+            self._last_activity = now
+        self._idle = now - self._last_activity > IDLE_AFTER_S
+        remaining = 1.0 / (IDLE_FPS if self._idle else MAX_FPS) - (now - frame_start)
+        if remaining > 0:
+            time.sleep(remaining)
+
+    def _measure_fps(self, frame_s: float) -> None:
+        fps = 1.0 / max(frame_s, 1e-6)
+        self._fps = fps if self._fps is None else (1 - FPS_SMOOTHING) * self._fps + FPS_SMOOTHING * fps
+
+    def poll_shortcuts(self) -> None:
+        """Keyboard shortcuts (listed in app.panels.SHORTCUTS); plain keys pause while typing in a field."""
+        w = self.widgets
+        if any(dpg.is_item_shown(d) for d in (w.open_dialog, w.export_dialog)):
+            return
+        ctrl = any(dpg.is_key_down(k) for k in (dpg.mvKey_ModCtrl, dpg.mvKey_LControl, dpg.mvKey_RControl))
+        if ctrl:
+            if dpg.is_key_pressed(dpg.mvKey_O):
+                self.ask_open_ply()
+            elif dpg.is_key_pressed(dpg.mvKey_E):
+                self.ask_export_ply()
+            elif dpg.is_key_pressed(dpg.mvKey_Q):
+                self.quit()
+            return
+        if dpg.is_item_active(w.seed_input):
+            return
+        if dpg.is_key_pressed(dpg.mvKey_F):
+            self.frame()
+        for key, view in ((dpg.mvKey_1, "front"), (dpg.mvKey_2, "side"), (dpg.mvKey_3, "back")):
+            if dpg.is_key_pressed(key):
+                self.view_preset(view)
+
+    # -- --screenshot --------------------------------------------------------------------------
+
+    def _screenshot_step(self, elapsed_s: float) -> bool:
+        """After each frame: wait for the avatar, run --frames more, save the PNG. True when written."""
+        if self.state.gaussians is None:
+            if self.failure is not None:
+                raise AvatarStudioError(f"no screenshot: {self.failure.message}")
+            if elapsed_s > FIRST_LOAD_TIMEOUT_S:
+                raise AvatarStudioError(f"no screenshot: the avatar did not load within {FIRST_LOAD_TIMEOUT_S:.0f} s")
+            return False
+        self._frames_shown += 1
+        if self._frames_shown == self.options.frames + 1:
+            dpg.output_frame_buffer(callback=self._save_screenshot)
+        if self._frames_shown > self.options.frames + 1 + SCREENSHOT_GRACE_FRAMES:
+            raise AvatarStudioError("no screenshot: Dear PyGui did not hand over the frame buffer")
+        return self._screenshot_saved
+
+    def _save_screenshot(self, sender, buffer) -> None:
+        """Frame-buffer callback: write the window as an RGB PNG, atomically (temp file, then rename)."""
+        width, height = buffer.get_width(), buffer.get_height()
+        rgba = np.asarray(buffer, dtype=np.float32).reshape(height, width, 4)
+        rgb = (np.clip(rgba[..., :3], 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+        with atomic_write(self.options.screenshot) as f:
+            iio.imwrite(f, rgb, extension=".png")
+        self._screenshot_saved = True
+        print(f"wrote {self.options.screenshot} ({width}x{height})")
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def load_avatar(self, seed: int) -> None:
+        """Build the seeded default avatar in the background (and the body model, the first time)."""
+        seed = int(seed)
+        state, options, e = self.state, self.options, self.ellipsis
+        body, pose_name = state.body, state.pose_name
+
+        def work(ctx: TaskContext):
+            ctx.report(0.0, f"Starting the generation core{e}")  # the first import of torch takes seconds
+            from core.body import load_body
+            from core.default_avatar import default_avatar
+            from core.pose import Pose
+
+            built_body = body
+            if built_body is None:
+                from core.body.anny_body import anny_cache_ready
+
+                first_start = not anny_cache_ready()
+                ctx.report(0.02, f"Building the Anny body model (first start, ~2 min){e}" if first_start
+                           else f"Loading the Anny body model{e}")
+                built_body = load_body(options.body, options.body_dir, options.gender)
+            ctx.report(0.6 if body is None else 0.05, f"Building the avatar for seed {seed}{e}")
+            avatar = default_avatar(built_body, seed=seed)
+            ctx.report(0.9, f"Posing{e}")
+            return built_body, avatar, avatar.posed(Pose.preset(pose_name)), pose_name
+
+        def done(result) -> None:
+            built_body, avatar, posed, posed_as = result
+            wanted = state.pose_name  # the user may have picked another pose meanwhile
+            state.body = built_body
+            state.show_avatar(avatar, posed, posed_as)
+            if wanted != posed_as:
+                state.set_pose(wanted)
+            state.notify(f"Loaded seed {seed}: {len(state.gaussians):,} Gaussians")
+
+        self._submit(f"Load seed {seed}", work, done)
+
+    def random_seed(self) -> None:
+        seed = random.randint(0, MAX_SEED)
+        dpg.set_value(self.widgets.seed_input, seed)
+        self.load_avatar(seed)
+
+    def set_pose(self, name: str) -> None:
+        self.state.set_pose(name)
+
+    def set_sh_degree(self, degree: int) -> None:
+        self.state.sh_degree = degree
+
+    def view_preset(self, name: str) -> None:
+        self.state.view_preset(name)
+
+    def frame(self) -> None:
+        self.state.frame()
+
+    def set_background(self, rgba) -> None:
+        self.state.set_background(tuple(rgba[:3]) + (1.0,))
+
+    def ask_open_ply(self) -> None:
+        dpg.show_item(self.widgets.open_dialog)
+
+    def open_ply(self, path: str) -> None:
+        """Read any 3DGS PLY in the background and show it (unrigged: viewable and exportable)."""
+        path = Path(path)
+
+        def work(ctx: TaskContext):
+            from core.ply import read_ply
+
+            ctx.report(0.1, f"Reading {path.name}{self.ellipsis}")
+            return read_ply(path)
+
+        def done(gaussians) -> None:
+            self.state.show_gaussians(gaussians, path.name)
+            self.state.notify(f"Opened {path}: {len(gaussians):,} Gaussians")
+
+        self._submit(f"Open {path.name}", work, done)
+
+    def ask_export_ply(self) -> None:
+        state = self.state
+        if state.gaussians is None:
+            state.notify("Nothing to export yet: load an avatar or open a PLY first", error=True)
+            return
+        stem = f"avatar_seed{state.seed}_{state.pose_name}" if state.poseable else Path(state.source).stem + "_export"
+        dpg.configure_item(self.widgets.export_dialog, default_filename=stem, show=True)
+
+    def export_ply(self, path: str) -> None:
+        """Write the Gaussians as shown (posed) to a 3DGS PLY in the background; core.ply writes atomically."""
+        path = Path(path)
+        if path.suffix.lower() != ".ply":
+            path = path.with_name(path.name + ".ply")
+        gaussians, sh_degree = self.state.gaussians, self.state.sh_degree
+        if gaussians is None:
+            self.state.notify("Nothing to export yet: load an avatar or open a PLY first", error=True)
+            return
+
+        def work(ctx: TaskContext):
+            from core.ply import write_ply
+
+            ctx.report(0.1, f"Writing {path.name}{self.ellipsis}")
+            write_ply(path, gaussians, sh_degree=sh_degree)
+
+        def done(_) -> None:
+            self.state.notify(f"Exported {len(gaussians):,} Gaussians to {path} (SH degree {sh_degree})")
+
+        self._submit(f"Export {path.name}", work, done)
+
+    def cancel_task(self) -> None:
+        status = self.runner.status()
+        if status is not None:
+            self.runner.cancel()
+            self.state.notify(f"Cancelling {status.name.lower()} after its current step{self.ellipsis}")
+
+    def show_shortcuts(self) -> None:
+        self._show_centred(self.widgets.shortcuts_modal)
+
+    def quit(self) -> None:
+        self.quit_requested = True
+
+    def _submit(self, name: str, work, on_done) -> None:
+        running = self.runner.status()
+        if running is not None:
+            self.state.notify(f"Busy: {running.name.lower()} is still running; wait for it or cancel it", error=True)
+            return
+        self.runner.submit(name, work, on_done, self._task_failed)
+
+    def _task_failed(self, failure: TaskFailure) -> None:
+        self.failure = failure
+        self.state.notify(failure.message, error=not failure.cancelled)
+        if not failure.cancelled and self.options.screenshot is None:
+            dpg.set_value(self.widgets.error_text, failure.message)
+            self._show_centred(self.widgets.error_modal)
+
+    def _show_centred(self, window) -> None:
+        """Show a modal window near the middle of the viewport (its own size is only known once drawn)."""
+        width, height = dpg.get_viewport_client_width(), dpg.get_viewport_client_height()
+        item_w = dpg.get_item_width(window) or 480
+        item_h = dpg.get_item_height(window) or 240
+        dpg.configure_item(window, show=True, pos=(max(0, (width - item_w) // 2), max(0, (height - item_h) // 3)))
+
+
+def _call_job(job) -> None:
+    """Run one queued Dear PyGui callback (callable, sender, app_data, user_data) with the arguments it takes."""
+    callback = job[0]
+    if callback is not None:
+        callback(*job[1:1 + len(signature(callback).parameters)])
