@@ -14,9 +14,20 @@ from core.errors import AvatarStudioError
 EXIT_USER_ERROR = 2
 
 
-def _add_avatar_options(p: argparse.ArgumentParser) -> None:
+def _add_avatar_options(p: argparse.ArgumentParser, wardrobe: bool = False) -> None:
     g = p.add_argument_group("avatar")
-    g.add_argument("--seed", type=int, default=0, help="avatar seed (default 0)")
+    who = g.add_mutually_exclusive_group() if wardrobe else g
+    who.add_argument("--seed", type=int, default=0,
+                     help="avatar seed (default 0): sampled from the trained generator when it is installed")
+    if wardrobe:
+        who.add_argument("--wardrobe", type=int, metavar="SEED",
+                         help="a synthetic-wardrobe avatar instead: dressed and shaped by SEED")
+        who.add_argument("--plain", type=int, metavar="SEED",
+                         help="the plain seeded default avatar instead (no generator)")
+        g.add_argument("--interp", type=int, metavar="B",
+                       help="with --seed A: the generator's interpolation from seed A to seed B, at --t")
+        g.add_argument("--t", type=float, default=0.5, help="interpolation position, 0 = A .. 1 = B (default 0.5)")
+        g.add_argument("--steps", type=int, help="generator denoising steps (default: the checkpoint's)")
     g.add_argument("--body", default="anny", help="body model: anny (default, free) or smplx")
     g.add_argument("--body-dir", type=Path, help="folder with SMPLX_NEUTRAL.npz and smplx_uv.obj (--body smplx)")
     g.add_argument("--gender", default="neutral", choices=["neutral", "male", "female"],
@@ -26,6 +37,16 @@ def _add_avatar_options(p: argparse.ArgumentParser) -> None:
 def _add_pose_option(p: argparse.ArgumentParser, default: str | None) -> None:
     p.add_argument("--pose", default=default, choices=["t", "a", "relaxed"],
                    help=f"pose preset (default: {default or 'canonical rest pose'})")
+
+
+def _add_motion_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("motion")
+    g.add_argument("--motion", metavar="FILE", help="pose from a motion: AMASS .npz, our .npz/.json clip, "
+                   "or a built-in name (idle, walk, wave, turn, jump); overrides --pose")
+    g.add_argument("--frame", type=int, help="frame of --motion to use (default 0)")
+    g.add_argument("--hands", default="flat", choices=["flat", "mean"],
+                   help="AMASS hand poses are relative to the flat hand (default) or to the SMPL-X mean hand "
+                        "(needs --body-dir)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,9 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     render = sub.add_parser("render", help="render an avatar to a PNG, headless (EGL, no display needed)")
-    _add_avatar_options(render)
+    _add_avatar_options(render, wardrobe=True)
     _add_pose_option(render, "relaxed")
-    render.add_argument("--out", type=Path, required=True, help="output PNG")
+    _add_motion_options(render)
+    render.add_argument("--video", type=Path, metavar="OUT.mp4", help="render the whole --motion to an MP4 video")
+    render.add_argument("--fps", type=float, help="video frame rate (default: the motion's)")
+    render.add_argument("--out", type=Path, help="output PNG (required unless --video)")
     render.add_argument("--ply", type=Path, help="render this 3DGS PLY (ours or any other) instead of an avatar")
     render.add_argument("--size", type=int, nargs=2, default=(512, 512), metavar=("W", "H"))
     render.add_argument("--yaw", type=float, default=0.0, help="degrees; 0 = front, 90 = avatar's left side")
@@ -51,10 +75,19 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--background", type=float, nargs=4, default=(0.16, 0.16, 0.18, 1.0),
                         metavar=("R", "G", "B", "A"), help="0..1 each; A=0 for a transparent PNG")
 
-    export = sub.add_parser("export", help="export an avatar (3DGS PLY)")
-    _add_avatar_options(export)
+    export = sub.add_parser("export", help="export an avatar: 3DGS PLY, .splat, rigged FBX (at least one)")
+    _add_avatar_options(export, wardrobe=True)
     _add_pose_option(export, None)
-    export.add_argument("--ply", type=Path, required=True, help="output 3DGS PLY")
+    _add_motion_options(export)
+    export.add_argument("--posed", action="store_true",
+                        help="export posed: the --motion frame, else the --pose preset (default relaxed); "
+                             "implied by --motion")
+    export.add_argument("--ply", type=Path, help="output 3DGS PLY")
+    export.add_argument("--splat", type=Path, help="output .splat (32 bytes per Gaussian, for web splat viewers)")
+    export.add_argument("--fbx", type=Path, help="output FBX: layer meshes, textures, skeleton and skin; "
+                        "with --motion the clip as animation, else standing in --pose (default T-pose)")
+    export.add_argument("--layers", metavar="LIST", help="comma-separated layers to export, e.g. body,top "
+                        "(default all: body,top,bottom,hair,shoes)")
     export.add_argument("--sh-degree", type=int, default=0, choices=[0, 1, 2, 3],
                         help="pad f_rest with zeros up to this SH degree for viewers that need it")
 
@@ -63,6 +96,31 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--sizes", type=int, nargs="+", default=[512, 1024], help="square viewport sizes")
     bench.add_argument("--frames", type=int, default=30, help="frames per measurement")
     bench.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+
+    train = sub.add_parser("train", help="train the generator (per-avatar latents, decoder, denoiser) on the "
+                                         "synthetic wardrobe; resumes a run left in --out")
+    train.add_argument("--out", type=Path, required=True, help="run folder: checkpoint, loss plot, resume state")
+    train.add_argument("--steps", type=int, default=20000, help="training steps (default 20000)")
+    train.add_argument("--batch", type=int, default=32, help="avatars per step and process (default 32)")
+    train.add_argument("--device", default="cpu", help="cpu (default) or cuda; under torchrun one GPU per process")
+    train.add_argument("--preset", default="default", choices=["default", "tiny"], help="model size (tiny: a smoke test)")
+    train.add_argument("--avatars", type=int, default=4000, help="wardrobe seeds 0..N-1 to train on (default 4000)")
+    train.add_argument("--data", type=Path, help="training set folder (default OUT/data; built when missing)")
+    train.add_argument("--workers", type=int, default=1, help="processes painting the training set (default 1)")
+    train.add_argument("--minutes", type=float, help="stop (and save) after this many minutes; run again to resume")
+    train.add_argument("--reference-body", type=Path, metavar="FILE",
+                       help="paint the training set on a saved reference body (core.generator.dataset) instead "
+                            "of loading --body")
+    train.add_argument("--body", default="anny", help="body model: anny (default) or smplx")
+    train.add_argument("--body-dir", type=Path, help="folder with SMPLX_NEUTRAL.npz and smplx_uv.obj (--body smplx)")
+    train.add_argument("--gender", default="neutral", choices=["neutral", "male", "female"])
+
+    sheet = sub.add_parser("wardrobe-sheet", help="render a contact sheet of synthetic-wardrobe avatars (front view)")
+    _add_avatar_options(sheet)
+    sheet.add_argument("--count", type=int, default=16, help="avatars: seeds --seed .. --seed + count - 1 (default 16)")
+    sheet.add_argument("--out", type=Path, required=True, help="output PNG")
+    sheet.add_argument("--size", type=int, nargs=2, default=(256, 512), metavar=("W", "H"),
+                       help="pixels per avatar (default 256 512)")
     return parser
 
 
@@ -70,14 +128,68 @@ def load_avatar(args: argparse.Namespace):
     from core.body import load_body
     from core.default_avatar import default_avatar
 
+    interp = getattr(args, "interp", None)
+    if interp is not None and (args.wardrobe is not None or args.plain is not None):
+        raise AvatarStudioError("--interp B interpolates generator seeds: use it with --seed A")
     body = load_body(args.body, args.body_dir, args.gender)
-    return default_avatar(body, seed=args.seed)
+    if getattr(args, "wardrobe", None) is not None:
+        from core.wardrobe import wardrobe_avatar
+
+        return wardrobe_avatar(body, args.wardrobe)
+    if getattr(args, "plain", None) is not None:
+        return default_avatar(body, seed=args.plain)
+    from core.generator import Generator
+
+    if not Generator.shipped():
+        if interp is not None:
+            raise AvatarStudioError("--interp needs the trained generator (assets/generator), which is not installed")
+        return default_avatar(body, seed=args.seed)
+    generator = Generator.load()
+    steps = getattr(args, "steps", None)
+    if interp is not None:
+        if not 0.0 <= args.t <= 1.0:
+            raise AvatarStudioError(f"--t {args.t}: the interpolation position must be 0..1")
+        latent = generator.interpolate(args.seed, interp, args.t, steps=steps)
+    else:
+        latent = generator.sample(args.seed, steps=steps)
+    return generator.avatar_from_latent(latent, body, seed=args.seed)
 
 
-def _pose(args: argparse.Namespace):
+def _motion(args: argparse.Namespace):
+    """The --motion clip, or None; read before the avatar is built so a bad file fails at once."""
+    if args.motion is None:
+        if args.frame is not None or getattr(args, "video", None) is not None:
+            raise AvatarStudioError("--frame and --video need --motion FILE (a motion file or a built-in name)")
+        return None
+    from core.motion import load_motion, smplx_hand_mean
+
+    hand_mean = smplx_hand_mean(args.body_dir, args.gender) if args.hands == "mean" else None
+    clip = load_motion(args.motion, hand_mean=hand_mean)
+    clip.frame(args.frame or 0)  # an out-of-range --frame fails here, not after the avatar is built
+    return clip
+
+
+def _pose(args: argparse.Namespace, avatar=None, clip=None):
     from core.pose import Pose
 
+    if clip is not None:
+        return clip.frame(args.frame or 0, avatar.rest.translation_scale)
+    if getattr(args, "posed", False) and not args.pose:
+        return Pose.preset("relaxed")
     return Pose.preset(args.pose) if args.pose else None
+
+
+def _render_video(args: argparse.Namespace, clip) -> int:
+    from viewer.video import check_video_request, print_progress, render_motion_video
+
+    if args.frame is not None:
+        raise AvatarStudioError("--frame picks one frame for a PNG; --video renders them all")
+    check_video_request(args.video, tuple(args.size), args.fps)
+    count = render_motion_video(load_avatar(args), clip, args.video, fps=args.fps, size=tuple(args.size),
+                                yaw_deg=args.yaw, pitch_deg=args.pitch, background=tuple(args.background),
+                                progress=print_progress)
+    print(f"wrote {args.video} ({count} frames, {args.size[0]}x{args.size[1]}, {args.fps or clip.fps:g} fps)")
+    return 0
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -85,8 +197,15 @@ def cmd_render(args: argparse.Namespace) -> int:
 
     from core.atomic import atomic_write, check_writable
     from viewer.camera import OrbitCamera
-    from viewer.gl_renderer import GLSplatRenderer
+    from viewer.gl_renderer import GLSplatRenderer, share_cores_with_software_gl
 
+    clip = _motion(args)
+    if args.video is not None:
+        return _render_video(args, clip)
+    if args.out is None:
+        raise AvatarStudioError("render needs --out FILE.png (or --video FILE.mp4 with --motion)")
+    if args.fps is not None:
+        raise AvatarStudioError("--fps sets the frame rate of --video")
     if args.out.suffix.lower() != ".png":
         raise AvatarStudioError(f"{args.out}: render writes PNG files, use a .png name")
     check_writable(args.out)
@@ -94,12 +213,14 @@ def cmd_render(args: argparse.Namespace) -> int:
     if not (16 <= width <= 8192 and 16 <= height <= 8192):
         raise AvatarStudioError(f"--size {width} {height}: each side must be 16..8192 pixels")
     renderer = GLSplatRenderer()
+    share_cores_with_software_gl(renderer.ctx)
     if args.ply is not None:
         from core.ply import read_ply
 
         gaussians = read_ply(args.ply)
     else:
-        gaussians = load_avatar(args).posed(_pose(args))
+        avatar = load_avatar(args)
+        gaussians = avatar.posed(_pose(args, avatar, clip))
     camera = OrbitCamera()
     camera.frame(gaussians.means.min(0).values.tolist(), gaussians.means.max(0).values.tolist(), width / height)
     camera.yaw_deg, camera.pitch_deg = args.yaw, args.pitch
@@ -112,19 +233,53 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from core.atomic import check_writable
-    from core.ply import write_ply
+    from core.export import check_output, parse_layers
 
-    if args.ply.suffix.lower() != ".ply":
-        raise AvatarStudioError(f"{args.ply}: use a .ply name for a 3DGS PLY")
-    check_writable(args.ply)
+    outputs = {kind: getattr(args, kind) for kind in ("ply", "splat", "fbx") if getattr(args, kind) is not None}
+    if not outputs:
+        raise AvatarStudioError("export needs at least one output: --ply OUT.ply, --splat OUT.splat or --fbx OUT.fbx")
+    for kind, path in outputs.items():
+        check_output(path, kind)
+    layers = parse_layers(args.layers)
+    clip = _motion(args)
     avatar = load_avatar(args)
-    gaussians = avatar.posed(_pose(args))
-    write_ply(args.ply, gaussians, sh_degree=args.sh_degree)
-    lo, hi = gaussians.means.min(0).values, gaussians.means.max(0).values
-    print(f"wrote {args.ply}: {len(gaussians)} Gaussians, bounds {[round(v, 3) for v in lo.tolist()]} .. "
-          f"{[round(v, 3) for v in hi.tolist()]} m")
+    if args.ply is not None or args.splat is not None:
+        _export_gaussians(args, avatar, clip, layers)
+    if args.fbx is not None:
+        _export_fbx(args, avatar, clip, layers)
     return 0
+
+
+def _export_gaussians(args: argparse.Namespace, avatar, clip, layers: tuple[str, ...]) -> None:
+    from core.export import select_layers
+    from core.ply import write_ply
+    from core.splat_file import write_splat
+
+    gaussians = select_layers(avatar.posed(_pose(args, avatar, clip)), layers)
+    lo, hi = gaussians.means.min(0).values, gaussians.means.max(0).values
+    summary = (f"{len(gaussians)} Gaussians, bounds {[round(v, 3) for v in lo.tolist()]} .. "
+               f"{[round(v, 3) for v in hi.tolist()]} m")
+    if args.ply is not None:
+        write_ply(args.ply, gaussians, sh_degree=args.sh_degree)
+        print(f"wrote {args.ply}: {summary}")
+    if args.splat is not None:
+        write_splat(args.splat, gaussians)
+        print(f"wrote {args.splat}: {summary}")
+
+
+def _export_fbx(args: argparse.Namespace, avatar, clip, layers: tuple[str, ...]) -> None:
+    from core.export_fbx import export_fbx
+
+    maps = None
+    if getattr(args, "wardrobe", None) is not None:  # its attribute maps give the textures exactly
+        from core.wardrobe import wardrobe_maps
+
+        maps = wardrobe_maps(avatar.body, args.wardrobe)
+    pose = None if clip is not None else _pose(args, avatar, None)
+    done = export_fbx(args.fbx, avatar, layers=layers, clip=clip, pose=pose, maps=maps)
+    motion = f", {done.frames} frames at {done.fps:g} fps ({done.duration:.2f} s)" if done.frames else ""
+    print(f"wrote {args.fbx}: meshes {','.join(done.meshes)}, {done.bones} bones{motion}, "
+          f"{done.bytes / 1e6:.1f} MB (units cm, Y up)")
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -146,10 +301,51 @@ def cmd_studio(args: argparse.Namespace) -> int:
     ))
 
 
+def cmd_wardrobe_sheet(args: argparse.Namespace) -> int:
+    import imageio.v3 as iio
+
+    from core.atomic import atomic_write, check_writable
+    from core.body import load_body
+    from core.wardrobe.sheet import contact_sheet
+    from viewer.camera import OrbitCamera
+    from viewer.gl_renderer import GLSplatRenderer, share_cores_with_software_gl
+
+    if args.out.suffix.lower() != ".png":
+        raise AvatarStudioError(f"{args.out}: wardrobe-sheet writes PNG files, use a .png name")
+    if not 1 <= args.count <= 256 or not all(16 <= v <= 2048 for v in args.size):
+        raise AvatarStudioError("--count must be 1..256 and each --size side 16..2048 pixels")
+    check_writable(args.out)
+    body = load_body(args.body, args.body_dir, args.gender)
+    renderer = GLSplatRenderer()
+    share_cores_with_software_gl(renderer.ctx)
+
+    def render(gaussians, lo, hi, width, height):
+        camera = OrbitCamera()
+        camera.frame(lo, hi, width / height)
+        renderer.set_gaussians(gaussians.means, gaussians.quats, gaussians.scales, gaussians.opacities, gaussians.colors)
+        return renderer.render(camera, width, height, background=(0.16, 0.16, 0.18, 1.0))
+
+    seeds = list(range(args.seed, args.seed + args.count))
+    image = contact_sheet(body, seeds, render, cell=tuple(args.size),
+                          progress=lambda i, n: print(f"avatar {i}/{n}", end="\r", file=sys.stderr, flush=True))
+    with atomic_write(args.out) as f:
+        iio.imwrite(f, image, extension=".png")
+    print(f"wrote {args.out} ({image.shape[1]}x{image.shape[0]}, seeds {seeds[0]}..{seeds[-1]})")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from core.generator.training import train_command
+
+    return train_command(args.out, args.steps, args.batch, args.device, args.preset, args.avatars, args.data,
+                         args.workers, args.minutes, args.body, args.body_dir, args.gender, args.reference_body)
+
+
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("WARP_LOG_LEVEL", "error")
     args = build_parser().parse_args(argv)
-    command = {"render": cmd_render, "export": cmd_export, "bench": cmd_bench}.get(args.command, cmd_studio)
+    command = {"render": cmd_render, "export": cmd_export, "bench": cmd_bench,
+               "wardrobe-sheet": cmd_wardrobe_sheet, "train": cmd_train}.get(args.command, cmd_studio)
     try:
         return command(args)
     except AvatarStudioError as e:

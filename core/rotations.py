@@ -124,3 +124,95 @@ def frame_to_quaternion(tangent: torch.Tensor, normal: torch.Tensor) -> torch.Te
     x = x / x.norm(dim=-1, keepdim=True).clamp_min(1e-12)
     y = torch.cross(z, x, dim=-1)
     return matrix_to_quaternion(torch.stack([x, y, z], dim=-1))
+
+
+def quaternion_slerp(q0: torch.Tensor, q1: torch.Tensor, t: torch.Tensor | float) -> torch.Tensor:
+    """Constant-speed interpolation along the shorter arc from unit q0 (t = 0) to unit q1 (t = 1).
+
+    q1 is flipped into q0's hemisphere first, so the blend never takes the long way round; nearly
+    equal quaternions fall back to a normalised lerp, where the slerp formula divides by ~0.
+    """
+    t = torch.as_tensor(t, dtype=q0.dtype, device=q0.device)
+    if t.dim():
+        t = t[..., None]
+    dot = (q0 * q1).sum(-1, keepdim=True)
+    q1 = torch.where(dot < 0, -q1, q1)
+    dot = dot.abs().clamp(max=1.0)
+    angle = torch.acos(dot)
+    sin = torch.sin(angle)
+    near = sin < 1e-6
+    safe = torch.where(near, torch.ones_like(sin), sin)
+    w0 = torch.where(near, 1 - t, torch.sin((1 - t) * angle) / safe)
+    w1 = torch.where(near, t, torch.sin(t * angle) / safe)
+    q = w0 * q0 + w1 * q1
+    return q / q.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+
+
+def twist_angle(q: torch.Tensor, axis: torch.Tensor) -> torch.Tensor:
+    """Signed angle (radians, -pi..pi) of the twist of q about the unit `axis`.
+
+    Swing-twist decomposition q = swing * twist: twist turns about `axis`, swing about an axis
+    perpendicular to it. The twist is q's vector part projected on `axis`, renormalised with w;
+    a pure 180 degree swing has no defined twist and reports 0.
+    """
+    q = standardize_quaternion(q)
+    along = (q[..., 1:] * axis).sum(-1)
+    return 2.0 * torch.atan2(along, q[..., 0])
+
+
+def euler_to_matrix(angles: torch.Tensor, order: str) -> torch.Tensor:
+    """Rotation (..., 3, 3) from angles (..., 3) in radians about the fixed x, y, z axes.
+
+    `order` names the axes in the order they are applied: "zxy" turns about z first, then about
+    the (unmoved) x axis, then y, i.e. R = Ry @ Rx @ Rz. Used to author poses joint by joint.
+    """
+    if sorted(order) != ["x", "y", "z"]:
+        raise ValueError(f"order must be a permutation of 'xyz', got {order!r}")
+    eye = torch.eye(3, dtype=angles.dtype, device=angles.device)
+    R = eye.expand(*angles.shape[:-1], 3, 3)
+    for axis_name in order:
+        k = "xyz".index(axis_name)
+        R = axis_angle_to_matrix(angles[..., k : k + 1] * eye[k]) @ R
+    return R
+
+
+def matrix_to_euler(matrix: torch.Tensor, order: str) -> torch.Tensor:
+    """Inverse of :func:`euler_to_matrix`: angles (..., 3) in radians about x, y, z.
+
+    The middle axis of `order` gets an angle in [-pi/2, pi/2]; at gimbal lock (that angle at
+    +-pi/2, where only the sum or difference of the other two is defined) the last axis takes 0.
+    FBX and Blender store bone rotations as "xyz" Euler angles in degrees.
+    """
+    if sorted(order) != ["x", "y", "z"]:
+        raise ValueError(f"order must be a permutation of 'xyz', got {order!r}")
+    i, j, k = ("xyz".index(a) for a in order)
+    s = 1.0 if (j - i) % 3 == 1 else -1.0  # +1 for the cyclic orders xyz, yzx, zxy
+    m = matrix
+    cos_b = torch.hypot(m[..., k, j], m[..., k, k])
+    b = torch.atan2(-s * m[..., k, i], cos_b)
+    # Below sqrt(eps), the two free angles are noise: fixing the last one at 0 is the accurate choice.
+    locked = cos_b < torch.finfo(m.dtype).eps ** 0.5
+    a = torch.where(locked, torch.atan2(-s * m[..., j, k], m[..., j, j]), torch.atan2(s * m[..., k, j], m[..., k, k]))
+    c = torch.where(locked, torch.zeros_like(b), torch.atan2(s * m[..., j, i], m[..., i, i]))
+    angles = torch.empty(*m.shape[:-2], 3, dtype=m.dtype, device=m.device)
+    angles[..., i], angles[..., j], angles[..., k] = a, b, c
+    return angles
+
+
+def euler_near(angles: torch.Tensor, reference: torch.Tensor, order: str) -> torch.Tensor:
+    """The Euler angles of the same rotation as `angles` that lie closest to `reference`.
+
+    Every rotation has two Euler triples, (a, b, c) and (a + pi, pi - b, c + pi) in the order's
+    axes, each up to whole turns. Animation curves interpolate angles one by one, so consecutive
+    keys must be the nearest triple, or a bone spins the long way round between two frames.
+    """
+    i, j, k = ("xyz".index(a) for a in order)
+    other = angles.clone()
+    other[..., i] += torch.pi
+    other[..., j] = torch.pi - other[..., j]
+    other[..., k] += torch.pi
+    candidates = torch.stack([angles, other])
+    turns = torch.round((reference - candidates) / (2 * torch.pi))
+    candidates = candidates + turns * 2 * torch.pi
+    distance = (candidates - reference).abs().sum(-1)
+    return torch.where((distance[0] <= distance[1])[..., None], candidates[0], candidates[1])

@@ -13,7 +13,12 @@ import json
 
 import torch
 
-from core.pose import Pose
+from core.pose import SMPLX_JOINT_INDEX, Pose
+
+# The SMPL-X reference body (neutral, mean shape) that pose translations are measured on: its pelvis
+# joint stands ~0.93 m and its hip joints ~0.84 m above the soles in the rest pose.
+SMPLX_REFERENCE_PELVIS_HEIGHT = 0.93
+SMPLX_REFERENCE_HIP_HEIGHT = 0.84
 
 
 @dataclasses.dataclass
@@ -34,6 +39,28 @@ class BodyRest:
     @property
     def height(self) -> float:
         return float(self.vertices[:, 1].max() - self.vertices[:, 1].min())
+
+    @property
+    def hip_height(self) -> float:
+        """Mean rest height of the two hip joints above the floor: the length of the legs.
+
+        The legs, not the root bone, set how far a step carries the body and how deep a crouch goes,
+        and rigs put their root at different heights (Anny's sits level with its hips, SMPL-X's pelvis
+        joint ~9 cm above them), so bodies are compared by their hips.
+        """
+        hips = [int(torch.nonzero(self.bone_regions == SMPLX_JOINT_INDEX[name])[0, 0])
+                for name in ("left_hip", "right_hip")]
+        return float(self.joints[hips, 1].mean())
+
+    @property
+    def translation_scale(self) -> float:
+        """Factor taking a root translation of pose data (metres on the SMPL-X reference body) to this body.
+
+        Motion clips move the reference body; a body with longer legs covers proportionally more ground
+        per stride, so the translation is scaled by the ratio of hip heights. Pass it to
+        `MotionClip.pose_at` / `MotionClip.frame` (core.motion) when posing this body from a clip.
+        """
+        return self.hip_height / SMPLX_REFERENCE_HIP_HEIGHT
 
     def vertex_regions(self) -> torch.Tensor:
         """SMPL-X joint index of each vertex's most influential bone."""
