@@ -59,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--screenshot", type=Path, help="run --frames frames, save a PNG of the window, exit")
     parser.add_argument("--frames", type=int, default=30, help="frames to run before --screenshot (default 30)")
     parser.add_argument("--window-size", type=int, nargs=2, default=(1400, 860), metavar=("W", "H"))
+    parser.add_argument("--play", metavar="MOTION", help="studio: open this motion (a file or a built-in name: "
+                        "idle, walk, wave, turn, jump) and play it once the avatar shows")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     render = sub.add_parser("render", help="render an avatar to a PNG, headless (EGL, no display needed)")
@@ -66,6 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_pose_option(render, "relaxed")
     _add_motion_options(render)
     render.add_argument("--video", type=Path, metavar="OUT.mp4", help="render the whole --motion to an MP4 video")
+    render.add_argument("--turntable", type=Path, metavar="OUT.mp4",
+                        help="a full turn of the camera around the avatar, as MP4 or GIF")
+    render.add_argument("--frames", type=int, default=120, help="frames of --turntable (default 120)")
+    render.add_argument("--transparent", action="store_true", help="transparent PNG background")
     render.add_argument("--fps", type=float, help="video frame rate (default: the motion's)")
     render.add_argument("--out", type=Path, help="output PNG (required unless --video)")
     render.add_argument("--ply", type=Path, help="render this 3DGS PLY (ours or any other) instead of an avatar")
@@ -179,6 +185,19 @@ def _pose(args: argparse.Namespace, avatar=None, clip=None):
     return Pose.preset(args.pose) if args.pose else None
 
 
+def _render_turntable(args: argparse.Namespace, clip) -> int:
+    from viewer.video import check_video_request, print_progress, render_turntable
+
+    fps = args.fps or 30.0
+    check_video_request(args.turntable, tuple(args.size), fps)
+    avatar = load_avatar(args)
+    gaussians = avatar.posed(_pose(args, avatar, clip))
+    count = render_turntable(gaussians, args.turntable, frames=args.frames, fps=fps, size=tuple(args.size),
+                             background=tuple(args.background), progress=print_progress)
+    print(f"wrote {args.turntable} ({count} frames, {args.size[0]}x{args.size[1]}, {fps:g} fps)")
+    return 0
+
+
 def _render_video(args: argparse.Namespace, clip) -> int:
     from viewer.video import check_video_request, print_progress, render_motion_video
 
@@ -200,8 +219,12 @@ def cmd_render(args: argparse.Namespace) -> int:
     from viewer.gl_renderer import GLSplatRenderer, share_cores_with_software_gl
 
     clip = _motion(args)
+    if args.transparent:
+        args.background = (0.0, 0.0, 0.0, 0.0)
     if args.video is not None:
         return _render_video(args, clip)
+    if args.turntable is not None:
+        return _render_turntable(args, clip)
     if args.out is None:
         raise AvatarStudioError("render needs --out FILE.png (or --video FILE.mp4 with --motion)")
     if args.fps is not None:
@@ -297,7 +320,7 @@ def cmd_studio(args: argparse.Namespace) -> int:
         check_writable(args.screenshot)
     return run_studio(StudioOptions(
         seed=args.seed, body=args.body, body_dir=args.body_dir, gender=args.gender,
-        screenshot=args.screenshot, frames=args.frames, window_size=tuple(args.window_size),
+        screenshot=args.screenshot, frames=args.frames, window_size=tuple(args.window_size), play=args.play,
     ))
 
 

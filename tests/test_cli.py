@@ -112,3 +112,26 @@ def test_help_everywhere():
     for command in ([], ["render"], ["export"], ["bench"]):
         result = run(*command, "--help")
         assert "usage: avatar-studio" in result.stdout
+
+
+def test_turntable_turns_around_the_avatar(tmp_path):
+    import imageio.v3 as iio
+
+    run("render", "--turntable", tmp_path / "turn.gif", "--frames", 4, "--size", 96, 96)
+    frames = iio.imread(tmp_path / "turn.gif")
+    assert frames.shape[:3] == (4, 96, 96)
+    front, side = frames[0].astype(float), frames[1].astype(float)
+    assert np.abs(front - side).mean() > 2  # the view changed
+    # Seen from the side (yaw 90) the figure is narrower than from the front: arms hide behind it.
+    def width(image):
+        mask = np.abs(image / 255 - np.array(BACKGROUND)).max(-1) > 0.06
+        cols = np.nonzero(mask.any(0))[0]
+        return cols.max() - cols.min()
+    assert width(side) < 0.8 * width(front)
+
+
+def test_transparent_png_keeps_the_figure_opaque(tmp_path):
+    run("render", "--transparent", "--size", 96, 96, "--out", tmp_path / "t.png")
+    alpha = np.asarray(Image.open(tmp_path / "t.png"))[:, :, 3]
+    assert alpha[0, 0] == 0 and alpha.max() == 255
+    assert 0.05 < (alpha > 128).mean() < 0.6

@@ -1,4 +1,4 @@
-"""Render a motion clip on an avatar to an MP4 video, headless.
+"""Render a motion clip on an avatar, or a turntable around it, to an MP4 (or GIF) video, headless.
 
 The clip is resampled to the video's frame rate (slerp between its frames), each frame posed with the
 one LBS and drawn by the GL splat renderer, and the frames are streamed to ffmpeg (imageio-ffmpeg,
@@ -20,9 +20,10 @@ import torch
 from core.atomic import atomic_write, check_writable
 from core.avatar import Avatar
 from core.errors import AvatarStudioError
+from core.gaussians import LayeredGaussians
 from core.motion import MotionClip
 from viewer.camera import OrbitCamera
-from viewer.gl_renderer import GLSplatRenderer
+from viewer.gl_renderer import GLSplatRenderer, share_cores_with_software_gl
 
 FRAMING_SAMPLES = 24  # poses sampled across the clip to find the space the avatar moves through
 MAX_FPS = 240.0
@@ -31,8 +32,8 @@ MAX_FPS = 240.0
 def check_video_request(path: str | Path, size: tuple[int, int], fps: float | None) -> Path:
     """The checks a video request must pass, as one-line errors, before minutes of rendering start."""
     path = check_writable(path)
-    if path.suffix.lower() != ".mp4":
-        raise AvatarStudioError(f"{path}: videos are written as MP4, use a .mp4 name")
+    if path.suffix.lower() not in (".mp4", ".gif"):
+        raise AvatarStudioError(f"{path}: videos are written as MP4 or GIF, use a .mp4 or .gif name")
     width, height = size
     if not (16 <= width <= 8192 and 16 <= height <= 8192) or width % 2 or height % 2:
         raise AvatarStudioError(f"video size {width}x{height}: each side must be an even number of pixels in 16..8192")
@@ -75,42 +76,101 @@ def render_motion_video(
     `progress(done, total)` is called after every frame. Problems the user can fix (name, size, rate,
     an unwritable folder) are one-line AvatarStudioErrors before any rendering starts.
     """
-    import imageio_ffmpeg
-
     path = check_video_request(path, size, fps)
     width, height = size
     fps = clip.fps if fps is None else float(fps)
     frames = clip.resampled(fps) if fps != clip.fps else clip
     scale = avatar.rest.translation_scale
 
+    camera = OrbitCamera()
+    camera.frame(*clip_bounds(avatar, frames), width / height)
+    camera.yaw_deg, camera.pitch_deg = yaw_deg, pitch_deg
+
+    def frame_at(k: int) -> tuple[LayeredGaussians, OrbitCamera]:
+        return avatar.posed(frames.frame(k, scale)), camera
+
+    return _write_video(path, frame_at, frames.num_frames, size, fps, background, progress)
+
+
+def render_turntable(
+    gaussians: LayeredGaussians,
+    path: str | Path,
+    frames: int = 120,
+    fps: float = 30.0,
+    size: tuple[int, int] = (512, 512),
+    pitch_deg: float = 5.0,
+    background: Sequence[float] = (0.16, 0.16, 0.18, 1.0),
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """One full turn of the camera around `gaussians` in `frames` frames, starting from the front."""
+    path = check_video_request(path, size, fps)
+    if not 2 <= frames <= 10000:
+        raise AvatarStudioError(f"--frames {frames}: a turntable needs 2..10000 frames")
+    width, height = size
+    lo, hi = gaussians.means.min(0).values, gaussians.means.max(0).values
+    centre, half = (lo + hi) / 2, (hi - lo) / 2
+    # Frame the box as it turns: its footprint's diagonal is the widest it gets from any side.
+    reach = float(torch.sqrt(half[0] ** 2 + half[2] ** 2))
+    camera = OrbitCamera()
+    camera.frame((centre - torch.tensor([reach, half[1], reach])).tolist(),
+                 (centre + torch.tensor([reach, half[1], reach])).tolist(), width / height)
+    camera.pitch_deg = pitch_deg
+
+    def frame_at(k: int) -> tuple[LayeredGaussians, OrbitCamera]:
+        camera.yaw_deg = 360.0 * k / frames
+        return gaussians, camera
+
+    return _write_video(path, frame_at, frames, size, fps, background, progress)
+
+
+def _write_video(
+    path: Path,
+    frame_at: Callable[[int], tuple[LayeredGaussians, OrbitCamera]],
+    total: int,
+    size: tuple[int, int],
+    fps: float,
+    background: Sequence[float],
+    progress: Callable[[int, int], None] | None,
+) -> int:
+    """Render `total` frames and encode them: MP4 streamed to ffmpeg, GIF through imageio."""
+    import imageio.v3 as iio
+    import imageio_ffmpeg
+
+    width, height = size
     renderer = GLSplatRenderer()
     threads = torch.get_num_threads()
-    if "llvmpipe" in renderer.ctx.info.get("GL_RENDERER", ""):
-        # Software GL rasterises on every core and torch's thread pool would fight it for them (viewer/bench).
-        torch.set_num_threads(1)
-    total = frames.num_frames
+    share_cores_with_software_gl(renderer.ctx)
+    uploaded = None
     try:
-        camera = OrbitCamera()
-        camera.frame(*clip_bounds(avatar, frames), width / height)
-        camera.yaw_deg, camera.pitch_deg = yaw_deg, pitch_deg
         with tempfile.TemporaryDirectory(prefix="avatar-studio-video-") as folder:
-            encoded = Path(folder) / "video.mp4"
-            writer = imageio_ffmpeg.write_frames(
-                str(encoded), (width, height), fps=fps, codec="libx264", pix_fmt_in="rgb24", pix_fmt_out="yuv420p",
-                quality=7, macro_block_size=2, ffmpeg_log_level="error",
-            )
-            writer.send(None)  # start ffmpeg
+            encoded = Path(folder) / f"video{path.suffix.lower()}"
+            gif_frames: list[np.ndarray] = []
+            writer = None
+            if path.suffix.lower() == ".mp4":
+                writer = imageio_ffmpeg.write_frames(
+                    str(encoded), (width, height), fps=fps, codec="libx264", pix_fmt_in="rgb24",
+                    pix_fmt_out="yuv420p", quality=7, macro_block_size=2, ffmpeg_log_level="error",
+                )
+                writer.send(None)  # start ffmpeg
             try:
                 for k in range(total):
-                    gaussians = avatar.posed(frames.frame(k, scale))
-                    renderer.set_gaussians(gaussians.means, gaussians.quats, gaussians.scales, gaussians.opacities,
-                                           gaussians.colors)
-                    image = renderer.render(camera, width, height, background=tuple(background))
-                    writer.send(np.ascontiguousarray(image[:, :, :3]))
+                    gaussians, camera = frame_at(k)
+                    if gaussians is not uploaded:  # a turntable uploads once; a motion every frame
+                        renderer.set_gaussians(gaussians.means, gaussians.quats, gaussians.scales,
+                                               gaussians.opacities, gaussians.colors)
+                        uploaded = gaussians
+                    image = np.ascontiguousarray(renderer.render(camera, width, height, background=tuple(background))[:, :, :3])
+                    if writer is not None:
+                        writer.send(image)
+                    else:
+                        gif_frames.append(image)
                     if progress is not None:
                         progress(k + 1, total)
             finally:
-                writer.close()
+                if writer is not None:
+                    writer.close()
+            if writer is None:
+                iio.imwrite(encoded, np.stack(gif_frames), extension=".gif", duration=1000.0 / fps, loop=0)
             with open(encoded, "rb") as source, atomic_write(path) as target:
                 shutil.copyfileobj(source, target)
     finally:
