@@ -345,7 +345,8 @@ def cmd_wardrobe_sheet(args: argparse.Namespace) -> int:
     def render(gaussians, lo, hi, width, height):
         camera = OrbitCamera()
         camera.frame(lo, hi, width / height)
-        renderer.set_gaussians(gaussians.means, gaussians.quats, gaussians.scales, gaussians.opacities, gaussians.colors)
+        g = gaussians
+        renderer.set_gaussians(g.means, g.quats, g.scales, g.opacities, g.colors)
         return renderer.render(camera, width, height, background=(0.16, 0.16, 0.18, 1.0))
 
     seeds = list(range(args.seed, args.seed + args.count))

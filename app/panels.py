@@ -1,7 +1,9 @@
-"""The window's widgets: menu bar, the tabbed left column, the viewport panel, status bar, dialogs.
+"""The window's widgets: menu bar, the tabbed left column, the viewport panel with the timeline
+strip under it, status bar, dialogs.
 
 Widgets only forward to the studio's actions (`app.studio.Studio`) and show its state; they hold
 no state of their own, so the same action behaves the same from a menu, a panel or a shortcut.
+The Pose and Body tabs live in app.pose_panel, the timeline strip in app.timeline_panel.
 Layers and Paint say what they will hold and nothing more: their editors arrive later, and a
 control that does nothing would mislead.
 """
@@ -13,16 +15,18 @@ from typing import TYPE_CHECKING
 
 import dearpygui.dearpygui as dpg
 
-from app.state import DEFAULT_BACKGROUND, MAX_SEED, POSE_LABELS, StudioState
+from app.pose_panel import BodyWidgets, PoseWidgets, build_body_tab, build_pose_tab, update_body_tab, update_pose_tab
+from app.state import DEFAULT_BACKGROUND, MAX_SEED, StudioState
 from app.tasks import TaskStatus
 from app.theme import ACCENT, Themes
+from app.timeline_panel import TIMELINE_HEIGHT, TimelineWidgets, build_timeline, update_timeline
 
 if TYPE_CHECKING:
     from app.studio import Studio
 
-# Wide enough for the five tabs at their natural width and no wider: Dear PyGui 2.3's tab bar gives
+# Wide enough for the six tabs at their natural width and no wider: Dear PyGui 2.3's tab bar gives
 # any spare width to the first tab, which then looks oddly stretched.
-LEFT_WIDTH = 356
+LEFT_WIDTH = 412
 STATUS_HEIGHT = 32
 ROW_HEIGHT = 32  # the big buttons
 GUTTER = 3  # pixels between the panels (the main window's item spacing)
@@ -36,7 +40,11 @@ SHORTCUTS = (
     ("Double-click", "Frame the avatar"),
     ("F", "Frame the avatar"),
     ("1 / 2 / 3", "Front / side / back view"),
+    ("Space", "Play / pause the motion"),
+    ("Left / Right", "Previous / next frame"),
+    ("Home / End", "First / last frame"),
     ("Ctrl+O", "Open a 3DGS PLY"),
+    ("Ctrl+M", "Open a motion (.npz, .json)"),
     ("Ctrl+E", "Export the posed Gaussians as PLY"),
     ("Ctrl+Q", "Quit"),
 )
@@ -48,10 +56,12 @@ class Widgets:
 
     viewport_panel: int | str
     seed_input: int | str
-    pose_buttons: dict[str, int | str]
-    pose_note: int | str
+    pose: PoseWidgets
+    body: BodyWidgets
+    timeline: TimelineWidgets
     export_summary: int | str
     status_fps: int | str
+    status_playback: int | str
     status_count: int | str
     status_renderer: int | str
     status_body: int | str
@@ -60,6 +70,7 @@ class Widgets:
     status_cancel: int | str
     status_message: int | str
     open_dialog: int | str
+    motion_dialog: int | str
     export_dialog: int | str
     error_modal: int | str
     error_text: int | str
@@ -89,13 +100,18 @@ def _status_separator(themes: Themes) -> None:
     dpg.bind_item_theme(item, themes.dim_text)
 
 
-def build_window(studio: Studio, themes: Themes) -> Widgets:
+def build_window(studio: Studio, themes: Themes, builtin_motions: tuple[str, ...]) -> Widgets:
     """Create the primary window and its dialogs; callbacks call `studio`'s actions."""
     e = studio.ellipsis
     with dpg.window(no_scrollbar=True, no_scroll_with_mouse=True) as main:
         with dpg.menu_bar():
             with dpg.menu(label="File"):
                 dpg.add_menu_item(label=f"Open PLY{e}", shortcut="Ctrl+O", callback=lambda: studio.ask_open_ply())
+                dpg.add_menu_item(label=f"Open motion{e}", shortcut="Ctrl+M", callback=lambda: studio.ask_open_motion())
+                with dpg.menu(label="Built-in motion"):
+                    for name in builtin_motions:
+                        dpg.add_menu_item(label=name, callback=lambda s, a, u: studio.open_motion(u), user_data=name)
+                dpg.add_separator()
                 dpg.add_menu_item(label=f"Export PLY{e}", shortcut="Ctrl+E", callback=lambda: studio.ask_export_ply())
                 dpg.add_separator()
                 dpg.add_menu_item(label="Quit", shortcut="Ctrl+Q", callback=lambda: studio.quit())
@@ -121,18 +137,21 @@ def build_window(studio: Studio, themes: Themes) -> Widgets:
         with dpg.group(horizontal=True, horizontal_spacing=GUTTER):
             with dpg.child_window(width=LEFT_WIDTH, height=-(STATUS_HEIGHT + GUTTER), no_scrollbar=True,
                                   always_use_window_padding=True) as side_column:
-                seed_input, pose_buttons, pose_note, export_summary = _build_tabs(studio, themes)
+                seed_input, pose, body, export_summary = _build_tabs(studio, themes)
             dpg.bind_item_theme(side_column, themes.side_column)
-            with dpg.child_window(width=-1, height=-(STATUS_HEIGHT + GUTTER), no_scrollbar=True,
-                                  no_scroll_with_mouse=True) as viewport_panel:
-                pass
-            dpg.bind_item_theme(viewport_panel, themes.viewport_panel)
+            with dpg.group():
+                with dpg.child_window(width=-1, height=-(STATUS_HEIGHT + TIMELINE_HEIGHT + 2 * GUTTER),
+                                      no_scrollbar=True, no_scroll_with_mouse=True) as viewport_panel:
+                    pass
+                dpg.bind_item_theme(viewport_panel, themes.viewport_panel)
+                timeline = build_timeline(studio, themes, builtin_motions)
 
         with dpg.child_window(width=-1, height=STATUS_HEIGHT, no_scrollbar=True,
                               always_use_window_padding=True) as status_bar:
             with dpg.group(horizontal=True):
                 status_fps = dpg.add_text("-- fps")
                 _status_separator(themes)
+                status_playback = dpg.add_text("", show=False)
                 status_count = dpg.add_text("no Gaussians")
                 _status_separator(themes)
                 status_renderer = dpg.add_text("")
@@ -147,9 +166,12 @@ def build_window(studio: Studio, themes: Themes) -> Widgets:
     dpg.bind_item_theme(main, themes.main_window)
     dpg.set_primary_window(main, True)
 
-    open_dialog = _file_dialog("Open 3DGS PLY", lambda s, a: studio.open_ply(_chosen_file(a)), "")
+    open_dialog = _file_dialog("Open 3DGS PLY", lambda s, a: studio.open_ply(_chosen_file(a)), "", (".ply",))
+    motion_dialog = _file_dialog("Open motion", lambda s, a: studio.open_motion(_chosen_file(a)), "",
+                                 (".npz", ".json"), "Motion clips (*.npz *.json)")
     # Saving takes the typed name (the dialog adds .ply); a highlighted entry may be a folder.
-    export_dialog = _file_dialog("Export 3DGS PLY", lambda s, a: studio.export_ply(a["file_path_name"]), "avatar")
+    export_dialog = _file_dialog("Export 3DGS PLY", lambda s, a: studio.export_ply(a["file_path_name"]), "avatar",
+                                 (".ply",))
 
     with dpg.window(label="Something went wrong", modal=True, show=False, no_resize=True, autosize=True,
                     no_collapse=True) as error_modal:
@@ -173,18 +195,18 @@ def build_window(studio: Studio, themes: Themes) -> Widgets:
         dpg.add_button(label="Close", width=90, callback=lambda: dpg.configure_item(shortcuts_modal, show=False))
 
     return Widgets(
-        viewport_panel=viewport_panel, seed_input=seed_input, pose_buttons=pose_buttons, pose_note=pose_note,
-        export_summary=export_summary, status_fps=status_fps, status_count=status_count,
-        status_renderer=status_renderer, status_body=status_body, status_task=status_task,
-        status_progress=status_progress, status_cancel=status_cancel, status_message=status_message,
-        open_dialog=open_dialog, export_dialog=export_dialog, error_modal=error_modal, error_text=error_text,
-        shortcuts_modal=shortcuts_modal,
+        viewport_panel=viewport_panel, seed_input=seed_input, pose=pose, body=body, timeline=timeline,
+        export_summary=export_summary, status_fps=status_fps, status_playback=status_playback,
+        status_count=status_count, status_renderer=status_renderer, status_body=status_body,
+        status_task=status_task, status_progress=status_progress, status_cancel=status_cancel,
+        status_message=status_message, open_dialog=open_dialog, motion_dialog=motion_dialog,
+        export_dialog=export_dialog, error_modal=error_modal, error_text=error_text, shortcuts_modal=shortcuts_modal,
     )
 
 
 def _build_tabs(studio: Studio, themes: Themes):
     e = studio.ellipsis
-    with dpg.tab_bar():
+    with dpg.tab_bar() as tab_bar:
         with dpg.tab(label="Generate"):
             dpg.add_spacer(height=2)
             _heading("Seed", themes)
@@ -210,19 +232,12 @@ def _build_tabs(studio: Studio, themes: Themes):
             _heading("Body model", themes)
             dpg.add_text(studio.body_label, wrap=LEFT_WIDTH - 40)
 
-        with dpg.tab(label="Pose"):
-            dpg.add_spacer(height=2)
-            _heading("Preset", themes)
-            pose_buttons = {}
-            with dpg.group(horizontal=True):
-                for name, label in POSE_LABELS.items():
-                    pose_buttons[name] = dpg.add_button(
-                        label=label, width=(LEFT_WIDTH - 24 - 16) // 3, height=ROW_HEIGHT,
-                        callback=lambda s, a, u: studio.set_pose(u), user_data=name,
-                    )
-            pose_note = _note("", themes)
-            _note("Posing runs linear blend skinning on the avatar's body rig; every Gaussian turns "
-                  "with the bones it is weighted to.", themes)
+        with dpg.tab(label="Pose") as pose_tab:
+            pose = build_pose_tab(studio, themes, LEFT_WIDTH)
+            pose.tab_bar, pose.tab = tab_bar, pose_tab
+
+        with dpg.tab(label="Body"):
+            body = build_body_tab(studio, themes, LEFT_WIDTH)
 
         with dpg.tab(label="Layers"):
             dpg.add_spacer(height=2)
@@ -246,13 +261,18 @@ def _build_tabs(studio: Studio, themes: Themes):
             export = dpg.add_button(label=f"Export PLY{e}", width=-1, height=ROW_HEIGHT,
                                     callback=lambda: studio.ask_export_ply())
             dpg.bind_item_theme(export, themes.accent_button)
-    return seed_input, pose_buttons, pose_note, export_summary
+    return seed_input, pose, body, export_summary
 
 
-def _file_dialog(label: str, callback, default_filename: str) -> int | str:
+def _file_dialog(label: str, callback, default_filename: str, extensions: tuple[str, ...],
+                 all_of_them: str | None = None) -> int | str:
+    """A file dialog listing `extensions` (first, all of them together under the name `all_of_them`)."""
     with dpg.file_dialog(label=label, show=False, modal=True, width=760, height=480, callback=callback,
                          default_path=os.getcwd(), default_filename=default_filename) as dialog:
-        dpg.add_file_extension(".ply", color=(*ACCENT, 255))
+        if all_of_them is not None:
+            dpg.add_file_extension(all_of_them + "{" + ",".join(extensions) + "}", color=(*ACCENT, 255))
+        for extension in extensions:
+            dpg.add_file_extension(extension, color=(*ACCENT, 255))
     return dialog
 
 
@@ -263,29 +283,32 @@ def _chosen_file(app_data: dict) -> str:
 
 
 def update_panels(widgets: Widgets, state: StudioState, themes: Themes) -> None:
-    """Sync the side panels with the state (cheap: a few set_value calls per frame)."""
-    for name, button in widgets.pose_buttons.items():
-        selected = state.poseable and name == state.pose_name
-        dpg.bind_item_theme(button, themes.selected_button if selected else 0)
-        dpg.configure_item(button, enabled=state.poseable or state.gaussians is None)
-    unrigged = state.gaussians is not None and not state.poseable
-    note = f"{state.source} has no rig: poses apply to generated avatars." if unrigged else ""
-    dpg.configure_item(widgets.pose_note, show=bool(note))
-    dpg.set_value(widgets.pose_note, note)
+    """Sync the side panels and the timeline with the state (cheap: set_value calls where things changed)."""
+    update_pose_tab(widgets.pose, state, themes)
+    update_body_tab(widgets.body, state, themes, LEFT_WIDTH)
+    update_timeline(widgets.timeline, state)
     if state.gaussians is None:
         summary = "Nothing to export yet."
     elif state.poseable:
         summary = (f"Exports the {len(state.gaussians):,} Gaussians of {state.source} "
-                   f"as posed ({POSE_LABELS[state.pose_name]}).")
+                   f"as posed ({state.pose_label}).")
     else:
         summary = f"Exports the {len(state.gaussians):,} Gaussians of {state.source}."
     dpg.set_value(widgets.export_summary, summary)
 
 
 def update_status_bar(widgets: Widgets, state: StudioState, themes: Themes, fps_text: str,
-                      renderer: str, task: TaskStatus | None) -> None:
-    """fps, Gaussian count, renderer, body model, the running task (with Cancel) and the last message."""
+                      renderer: str, task: TaskStatus | None, playback_fps: float | None) -> None:
+    """fps, playback rate, Gaussian count, renderer, body model, the running task (with Cancel), the last message."""
     dpg.set_value(widgets.status_fps, fps_text)
+    clip = state.timeline.clip
+    dpg.configure_item(widgets.status_playback, show=clip is not None)
+    if clip is not None:
+        if state.timeline.playing and playback_fps is not None:
+            text = f"playback {playback_fps:.1f} of {clip.fps:g} fps"
+        else:
+            text = f"{'playing' if state.timeline.playing else 'paused'}  ({clip.fps:g} fps clip)"
+        dpg.set_value(widgets.status_playback, text + "  |")
     count = "no Gaussians" if state.gaussians is None else f"{len(state.gaussians):,} Gaussians"
     dpg.set_value(widgets.status_count, count)
     dpg.set_value(widgets.status_renderer, renderer)

@@ -7,7 +7,8 @@ Startup order, and why:
    up front and its build is the slow step (1-2 min on a first start, seconds later), so it runs
    in the background task that builds the first avatar.
 2. The window; then moderngl attaches to Dear PyGui's OpenGL context (see app.viewport).
-3. The first avatar loads in the background while the viewport shows its progress.
+3. The first avatar loads in the background while the viewport shows its progress; a motion asked
+   for with --play loads after it (one background task at a time) and starts playing.
 
 Modules that load torch (core.body, core.default_avatar, core.pose, core.ply, viewer.gl_renderer)
 are imported where they are first used, inside the background tasks: the worker pays the seconds
@@ -16,6 +17,10 @@ torch takes to import, and the window opens in about half a second.
 All actions (menus, panels, shortcuts, the viewport's mouse) run on the main thread: Dear PyGui
 callbacks are queued (manual callback management) and run by the loop, so GL and widget calls
 never race. Only task functions run in the worker, and they touch neither.
+
+Each frame: queued callbacks (slider moves only mark the pose or shape stale), task results,
+shortcuts, scrubbing, then playback advances to the wall clock and `StudioState.refresh` re-poses
+(and reshapes) at most once, then the viewport renders: a slider drag shows in the same frame.
 """
 from __future__ import annotations
 
@@ -27,7 +32,7 @@ import time
 import traceback
 from inspect import signature
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import dearpygui.dearpygui as dpg
 import imageio.v3 as iio
@@ -38,6 +43,7 @@ from app.panels import Widgets, build_window, update_panels, update_status_bar
 from app.state import MAX_SEED, StudioState
 from app.tasks import TaskContext, TaskFailure, TaskRunner, one_line
 from app.theme import Themes, apply_theme
+from app.timeline_panel import NO_MOTION, poll_scrub
 from app.viewport import Viewport, renderer_name
 from core.atomic import atomic_write
 from core.errors import AvatarStudioError
@@ -55,6 +61,10 @@ IDLE_FPS = 4.0
 IDLE_AFTER_S = 1.0
 FPS_SMOOTHING = 0.1  # weight of the newest frame in the moving average
 MIN_WINDOW_SIZE = (900, 560)  # the side column plus a usable viewport
+# core.motion.BUILTIN_MOTIONS, named here so the menus can be built before torch loads (a test keeps
+# the two equal).
+BUILTIN_MOTIONS = ("idle", "walk", "wave", "turn", "jump")
+PLAYBACK_FPS_SMOOTHING = 0.1
 
 
 @dataclasses.dataclass
@@ -66,6 +76,7 @@ class StudioOptions:
     screenshot: Path | None = None  # save a PNG of the window once the avatar shows, then exit
     frames: int = 30  # frames to run after the first avatar shows, before the screenshot
     window_size: tuple[int, int] = (1400, 860)
+    play: str | None = None  # a motion (file or built-in name) to open and play once the avatar shows
 
 
 def run_studio(options: StudioOptions) -> int:
@@ -112,13 +123,20 @@ class Studio:
         self.viewport: Viewport | None = None  # the window's parts, made by run()
         self.widgets: Widgets | None = None
         self.themes: Themes | None = None
-        self._renderer_name = ""
+        self.renderer_name = ""
         self._fps: float | None = None
         self._idle = False
         self._last_activity = time.perf_counter()
         self._last_mouse = (0.0, 0.0)
         self._frames_shown = 0
         self._screenshot_saved = False
+        self._startup_motion = options.play
+        self._playback_fps: float | None = None
+        self._last_playback_frame: float | None = None
+        # Measurement hooks (app.measure): `before_frame()` runs first in each frame; `after_frame(start,
+        # end)` after it is drawn and returns True to stop the loop.
+        self.before_frame: Callable[[], None] | None = None
+        self.after_frame: Callable[[float, float], bool] | None = None
 
     @property
     def body_label(self) -> str:
@@ -137,7 +155,7 @@ class Studio:
                             min_width=MIN_WINDOW_SIZE[0], min_height=MIN_WINDOW_SIZE[1])
         self.themes = apply_theme()
         self.ellipsis = "\u2026" if self.themes.glyphs else "..."
-        self.widgets = build_window(self, self.themes)
+        self.widgets = build_window(self, self.themes, BUILTIN_MOTIONS)
         with dpg.handler_registry():
             dpg.add_mouse_wheel_handler(callback=lambda sender, delta: self.viewport.on_wheel(delta))
         dpg.setup_dearpygui()
@@ -148,7 +166,7 @@ class Studio:
             reason = " ".join(str(error).split())
             raise AvatarStudioError(f"the studio needs OpenGL 4.3 in its window ({reason}): install Mesa "
                                     "(Debian: apt install libgl1-mesa-dri) or a GPU driver") from error
-        self._renderer_name = renderer_name(ctx)
+        self.renderer_name = renderer_name(ctx)
         self.viewport = Viewport(self.widgets.viewport_panel, self.state, ctx, self.themes,
                                  on_cancel=self.cancel_task, ellipsis=self.ellipsis)
         self.load_avatar(self.options.seed)
@@ -156,12 +174,17 @@ class Studio:
         started = time.monotonic()
         while dpg.is_dearpygui_running() and not self.quit_requested:
             frame_start = time.perf_counter()
+            if self.before_frame is not None:
+                self.before_frame()
             active = self._update()
             dpg.render_dearpygui_frame()
+            if self.after_frame is not None and self.after_frame(frame_start, time.perf_counter()):
+                break
             if self.options.screenshot is not None:
                 if self._screenshot_step(time.monotonic() - started):
                     break
                 active = active or self.state.gaussians is not None  # idle only while the avatar loads
+            active = active or self.state.timeline.playing
             self._throttle(frame_start, active)
             self._measure_fps(time.perf_counter() - frame_start)
         return 0
@@ -179,13 +202,17 @@ class Studio:
             self._guarded(_call_job, job)
         self._guarded(self.runner.poll)
         self._guarded(self.poll_shortcuts)
+        self._guarded(self._poll_scrub)
+        self._start_startup_motion()
+        self._guarded(self._advance_playback)
+        self._guarded(self.state.refresh)
         task = self.runner.status()
         changed = self.viewport.update(task)
         fps = "-- fps" if self._fps is None else f"{self._fps:.1f} fps" + ("  (idle)" if self._idle else "")
         if self.viewport.last_render_ms is not None:
             fps += f"  ·  render {self.viewport.last_render_ms:.0f} ms"
         update_panels(self.widgets, self.state, self.themes)
-        update_status_bar(self.widgets, self.state, self.themes, fps, self._renderer_name, task)
+        update_status_bar(self.widgets, self.state, self.themes, fps, self.renderer_name, task, self._playback_fps)
         mouse = tuple(dpg.get_mouse_pos(local=False))
         moved, self._last_mouse = mouse != self._last_mouse, mouse
         buttons = any(dpg.is_mouse_button_down(b) for b in (0, 1, 2))
@@ -217,30 +244,76 @@ class Studio:
     def poll_shortcuts(self) -> None:
         """Keyboard shortcuts (listed in app.panels.SHORTCUTS); plain keys pause while typing in a field."""
         w = self.widgets
-        if any(dpg.is_item_shown(d) for d in (w.open_dialog, w.export_dialog)):
+        if any(dpg.is_item_shown(d) for d in (w.open_dialog, w.motion_dialog, w.export_dialog)):
             return
         ctrl = any(dpg.is_key_down(k) for k in (dpg.mvKey_ModCtrl, dpg.mvKey_LControl, dpg.mvKey_RControl))
         if ctrl:
             if dpg.is_key_pressed(dpg.mvKey_O):
                 self.ask_open_ply()
+            elif dpg.is_key_pressed(dpg.mvKey_M):
+                self.ask_open_motion()
             elif dpg.is_key_pressed(dpg.mvKey_E):
                 self.ask_export_ply()
             elif dpg.is_key_pressed(dpg.mvKey_Q):
                 self.quit()
             return
-        if dpg.is_item_active(w.seed_input):
+        plain = {dpg.mvKey_F: self.frame, dpg.mvKey_1: lambda: self.view_preset("front"),
+                 dpg.mvKey_2: lambda: self.view_preset("side"), dpg.mvKey_3: lambda: self.view_preset("back"),
+                 dpg.mvKey_Spacebar: self.toggle_play, dpg.mvKey_Left: lambda: self.step_frames(-1),
+                 dpg.mvKey_Right: lambda: self.step_frames(1), dpg.mvKey_Home: self.go_to_start,
+                 dpg.mvKey_End: self.go_to_end}
+        pressed = [action for key, action in plain.items() if dpg.is_key_pressed(key)]
+        if not pressed or self._typing():
             return
-        if dpg.is_key_pressed(dpg.mvKey_F):
-            self.frame()
-        for key, view in ((dpg.mvKey_1, "front"), (dpg.mvKey_2, "side"), (dpg.mvKey_3, "back")):
-            if dpg.is_key_pressed(key):
-                self.view_preset(view)
+        for action in pressed:
+            action()
+
+    def _typing(self) -> bool:
+        """Whether a text field has the keyboard: the seed, or a slider's Ctrl+click entry (or its drag)."""
+        w = self.widgets
+        fields = [w.seed_input, *w.pose.joint_sliders.values(), *w.pose.translation_sliders,
+                  *w.body.shape_sliders.values(), *w.body.expression_sliders.values()]
+        return any(dpg.is_item_active(item) for item in fields)
+
+    def _poll_scrub(self) -> None:
+        """Click or drag on the timeline's ruler: pause and show that frame."""
+        timeline = self.widgets.timeline
+        starting = not timeline.scrubbing
+        frame = poll_scrub(timeline, self.state)
+        if frame is None:
+            return
+        if starting:
+            self.state.pause()
+        if starting or frame != self.state.timeline.frame:
+            self.state.seek_frame(frame)
+
+    def _advance_playback(self) -> None:
+        """Move the playhead to the wall clock; track how many poses a second playback shows."""
+        now = time.perf_counter()
+        if not self.state.tick(now):
+            if not self.state.timeline.playing:
+                self._playback_fps = self._last_playback_frame = None
+            return
+        if self._last_playback_frame is not None:
+            fps = 1.0 / max(now - self._last_playback_frame, 1e-6)
+            previous = self._playback_fps
+            self._playback_fps = fps if previous is None else (
+                (1 - PLAYBACK_FPS_SMOOTHING) * previous + PLAYBACK_FPS_SMOOTHING * fps)
+        self._last_playback_frame = now
+
+    def _start_startup_motion(self) -> None:
+        """--play: open the motion once the first avatar shows (tasks run one at a time)."""
+        if self._startup_motion is None or self.state.avatar is None or self.runner.status() is not None:
+            return
+        source, self._startup_motion = self._startup_motion, None
+        self.open_motion(source)
 
     # -- --screenshot --------------------------------------------------------------------------
 
     def _screenshot_step(self, elapsed_s: float) -> bool:
-        """After each frame: wait for the avatar, run --frames more, save the PNG. True when written."""
-        if self.state.gaussians is None:
+        """After each frame: wait for the avatar (and --play's motion), run --frames more, save the PNG.
+        True when written."""
+        if self.state.gaussians is None or self._startup_motion is not None or self.runner.status() is not None:
             if self.failure is not None:
                 raise AvatarStudioError(f"no screenshot: {self.failure.message}")
             if elapsed_s > FIRST_LOAD_TIMEOUT_S:
@@ -266,16 +339,20 @@ class Studio:
     # -- actions -------------------------------------------------------------------------------
 
     def load_avatar(self, seed: int) -> None:
-        """Build the seeded default avatar in the background (and the body model, the first time)."""
+        """Build the seeded default avatar in the background (and the body model, the first time).
+
+        The worker also prepares its `Reshaper` (which anchor each Gaussian sits on), so the first
+        shape or expression change does not stall the window.
+        """
         seed = int(seed)
         state, options, e = self.state, self.options, self.ellipsis
-        body, pose_name = state.body, state.pose_name
+        body = state.body
 
         def work(ctx: TaskContext):
             ctx.report(0.0, f"Starting the generation core{e}")  # the first import of torch takes seconds
             from core.body import load_body
             from core.default_avatar import default_avatar
-            from core.pose import Pose
+            from core.reshape import Reshaper
 
             built_body = body
             if built_body is None:
@@ -287,16 +364,13 @@ class Studio:
                 built_body = load_body(options.body, options.body_dir, options.gender)
             ctx.report(0.6 if body is None else 0.05, f"Building the avatar for seed {seed}{e}")
             avatar = default_avatar(built_body, seed=seed)
-            ctx.report(0.9, f"Posing{e}")
-            return built_body, avatar, avatar.posed(Pose.preset(pose_name)), pose_name
+            ctx.report(0.9, f"Preparing shape and expression editing{e}")
+            return built_body, avatar, Reshaper(avatar)
 
         def done(result) -> None:
-            built_body, avatar, posed, posed_as = result
-            wanted = state.pose_name  # the user may have picked another pose meanwhile
+            built_body, avatar, reshaper = result
             state.body = built_body
-            state.show_avatar(avatar, posed, posed_as)
-            if wanted != posed_as:
-                state.set_pose(wanted)
+            state.show_avatar(avatar, reshaper=reshaper)  # posed here, in the pose the user has now
             state.notify(f"Loaded seed {seed}: {len(state.gaussians):,} Gaussians")
 
         self._submit(f"Load seed {seed}", work, done)
@@ -306,8 +380,94 @@ class Studio:
         dpg.set_value(self.widgets.seed_input, seed)
         self.load_avatar(seed)
 
+    # Pose, shape and expression: the state does the work (app.state); these are what widgets call.
+
     def set_pose(self, name: str) -> None:
         self.state.set_pose(name)
+
+    def set_joint_angle(self, joint: str, axis: int, degrees: float) -> None:
+        self.state.set_joint_angle(joint, axis, degrees)
+
+    def reset_joint(self, joint: str) -> None:
+        self.state.reset_joint(joint)
+
+    def reset_pose(self) -> None:
+        self.state.reset_pose()
+
+    def set_mirror(self, on: bool) -> None:
+        self.state.set_mirror(on)
+
+    def set_root_translation(self, axis: int, metres: float) -> None:
+        self.state.set_root_translation(axis, metres)
+
+    def stand_on_floor(self) -> None:
+        self.state.stand_on_floor()
+
+    def set_shape(self, name: str, value: float) -> None:
+        self.state.set_shape(name, value)
+
+    def set_expression(self, name: str, value: float) -> None:
+        self.state.set_expression(name, value)
+
+    def reset_shape(self) -> None:
+        self.state.reset_shape()
+
+    def reset_expression(self) -> None:
+        self.state.reset_expression()
+
+    # Motion and timeline.
+
+    def ask_open_motion(self) -> None:
+        dpg.show_item(self.widgets.motion_dialog)
+
+    def pick_motion(self, name: str) -> None:
+        """The timeline's motion list: a built-in motion, or none (close the one loaded)."""
+        if name == NO_MOTION:
+            self.close_motion()
+        else:
+            self.open_motion(name)
+
+    def open_motion(self, source: str) -> None:
+        """Read a motion (file or built-in name) in the background, put it on the timeline and play it."""
+        name = Path(source).name
+
+        def work(ctx: TaskContext):
+            from core.motion import load_motion
+
+            ctx.report(0.1, f"Reading motion {name}{self.ellipsis}")
+            return load_motion(source)
+
+        def done(clip) -> None:
+            if self.state.avatar is None:
+                self.state.notify("Load an avatar first: motions pose generated avatars", error=True)
+                return
+            self.state.load_clip(clip)
+
+        self._submit(f"Open motion {name}", work, done)
+
+    def close_motion(self) -> None:
+        self.state.unload_clip()
+
+    def toggle_play(self) -> None:
+        self.state.toggle_play()
+
+    def step_frames(self, frames: int) -> None:
+        self.state.step_frames(frames)
+
+    def go_to_start(self) -> None:
+        self.state.go_to_start()
+
+    def go_to_end(self) -> None:
+        self.state.go_to_end()
+
+    def set_loop(self, loop: bool) -> None:
+        self.state.set_loop(loop)
+
+    def set_speed(self, speed: float) -> None:
+        self.state.set_speed(speed)
+
+    def set_in_place(self, on: bool) -> None:
+        self.state.set_in_place(on)
 
     def set_sh_degree(self, degree: int) -> None:
         self.state.sh_degree = degree
@@ -345,7 +505,7 @@ class Studio:
         if state.gaussians is None:
             state.notify("Nothing to export yet: load an avatar or open a PLY first", error=True)
             return
-        stem = f"avatar_seed{state.seed}_{state.pose_name}" if state.poseable else Path(state.source).stem + "_export"
+        stem = f"avatar_seed{state.seed}_{state.pose_slug}" if state.poseable else Path(state.source).stem + "_export"
         dpg.configure_item(self.widgets.export_dialog, default_filename=stem, show=True)
 
     def export_ply(self, path: str) -> None:
@@ -353,6 +513,7 @@ class Studio:
         path = Path(path)
         if path.suffix.lower() != ".ply":
             path = path.with_name(path.name + ".ply")
+        self.state.refresh()  # edits made this frame
         gaussians, sh_degree = self.state.gaussians, self.state.sh_degree
         if gaussians is None:
             self.state.notify("Nothing to export yet: load an avatar or open a PLY first", error=True)

@@ -30,6 +30,7 @@ ACCENT = (64, 118, 214)
 ACCENT_HOVER = (82, 136, 232)
 ACCENT_ACTIVE = (52, 100, 190)
 ERROR = (236, 110, 100)
+JOINT_LABEL = (176, 190, 214)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,8 +46,12 @@ class Themes:
     overlay_card: int | str
     dim_text: int | str
     error_text: int | str
+    scroll_area: int | str  # a scrolling region inside a tab
+    joint_label: int | str  # the name above a joint's sliders
+    timeline_panel: int | str
     heading_font: int | str | None
     icon_font: int | str | None  # a larger size, for single-glyph buttons
+    mono_font: int | str | None  # fixed-width digits, for counters that change every frame
     glyphs: bool  # the font has typographic glyphs (the ellipsis in labels)
 
 
@@ -101,7 +106,8 @@ def apply_theme() -> Themes:
                 dpg.mvStyleVar_PopupBorderSize: 1, dpg.mvStyleVar_TabBarBorderSize: 1,
             }.items():
                 dpg.add_theme_style(target, value)
-        for component in (dpg.mvButton, dpg.mvInputInt, dpg.mvRadioButton):
+        for component in (dpg.mvButton, dpg.mvInputInt, dpg.mvRadioButton, dpg.mvSliderFloat, dpg.mvCheckbox,
+                          dpg.mvCombo, dpg.mvImageButton):
             with dpg.theme_component(component, enabled_state=False):
                 dpg.add_theme_color(dpg.mvThemeCol_Text, TEXT_DIM)
                 _button_colours(PANEL, PANEL, PANEL)
@@ -150,18 +156,38 @@ def apply_theme() -> Themes:
     with dpg.theme() as error_text:
         with dpg.theme_component(dpg.mvText):
             dpg.add_theme_color(dpg.mvThemeCol_Text, ERROR)
+    with dpg.theme() as scroll_area:
+        with dpg.theme_component(dpg.mvChildWindow):
+            dpg.add_theme_color(dpg.mvThemeCol_ChildBg, (0, 0, 0, 0))
+            dpg.add_theme_style(dpg.mvStyleVar_WindowPadding, 0, 4)
+            dpg.add_theme_style(dpg.mvStyleVar_ItemSpacing, 8, 5)
+    with dpg.theme() as joint_label:
+        with dpg.theme_component(dpg.mvText):
+            dpg.add_theme_color(dpg.mvThemeCol_Text, JOINT_LABEL)
+    with dpg.theme() as timeline_panel:
+        with dpg.theme_component(dpg.mvChildWindow):
+            dpg.add_theme_style(dpg.mvStyleVar_WindowPadding, 12, 7)
+            dpg.add_theme_style(dpg.mvStyleVar_ChildRounding, 0)
+            dpg.add_theme_style(dpg.mvStyleVar_ItemSpacing, 6, 6)
+            dpg.add_theme_color(dpg.mvThemeCol_ChildBg, PANEL)
+        with dpg.theme_component(dpg.mvImageButton):
+            dpg.add_theme_style(dpg.mvStyleVar_FramePadding, 8, 5)
 
     regular, bold = _find_font("DejaVuSans.ttf"), _find_font("DejaVuSans-Bold.ttf")
-    heading_font = icon_font = None
+    mono = _find_font("DejaVuSansMono.ttf")
+    heading_font = icon_font = mono_font = None
     if regular is not None:
         with dpg.font_registry():
             dpg.bind_font(dpg.add_font(str(regular), FONT_SIZE))
             icon_font = dpg.add_font(str(regular), ICON_FONT_SIZE)
             if bold is not None:
                 heading_font = dpg.add_font(str(bold), FONT_SIZE)
+            if mono is not None:
+                mono_font = dpg.add_font(str(mono), FONT_SIZE)
     return Themes(
         main_window=main_window, side_column=side_column, accent_button=accent_button,
         selected_button=selected_button, viewport_panel=viewport_panel, status_bar=status_bar,
-        overlay_card=overlay_card, dim_text=dim_text, error_text=error_text,
-        heading_font=heading_font, icon_font=icon_font, glyphs=regular is not None,
+        overlay_card=overlay_card, dim_text=dim_text, error_text=error_text, scroll_area=scroll_area,
+        joint_label=joint_label, timeline_panel=timeline_panel,
+        heading_font=heading_font, icon_font=icon_font, mono_font=mono_font, glyphs=regular is not None,
     )

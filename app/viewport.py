@@ -13,6 +13,10 @@ Why it is built this way:
 - While a drag moves the camera, frames render at half size into a second, smaller texture that
   the image stretches over the panel; the full-size render follows on release. Splatting here
   costs mostly per Gaussian, so this buys ~1.5x, plus 4x less pixel conversion and upload.
+  Motion playback and pose or shape slider drags do the same while a full-size render takes longer
+  than LIVE_BUDGET_MS (software GL): a clip then plays, and a slider follows the mouse, at a rate
+  that reads as motion; the full-size image follows on pause or release. On a GPU full-size renders
+  fit the budget and stay full size.
 - Mouse input is polled once per frame: a drag belongs to the button that started it over the
   viewport and continues outside it until released, as in any 3D tool.
 """
@@ -26,7 +30,7 @@ import dearpygui.dearpygui as dpg
 import moderngl
 import numpy as np
 
-from app.state import POSE_LABELS, StudioState
+from app.state import StudioState
 from app.tasks import TaskStatus
 from app.theme import Themes
 
@@ -34,6 +38,8 @@ MIN_SIZE = 16
 DRAG_BUTTONS = (dpg.mvMouseButton_Left, dpg.mvMouseButton_Right, dpg.mvMouseButton_Middle)
 CARD_WIDTH = 460
 DRAG_REDUCTION = 2  # while dragging, render at 1/2 of the panel's width and height
+LIVE_BUDGET_MS = 40.0  # a full-size render slower than this plays motion and slider drags at the drag size
+SLIDER_SETTLE_S = 0.3  # a slider counts as dragged this long after its last move
 
 
 def renderer_name(ctx: moderngl.Context) -> str:
@@ -50,6 +56,7 @@ class Viewport:
         self.state = state
         self.ctx = ctx
         self.last_render_ms: float | None = None
+        self._full_size_ms = 0.0  # the last full-size render
         self._renderer = None  # GLSplatRenderer, created with the first scene (its module loads torch)
         self._uploaded_scene = -1
         self._rendered_key: tuple | None = None
@@ -167,10 +174,13 @@ class Viewport:
         return True
 
     def _render_if_changed(self) -> bool:
-        """Render when the picture would change; while dragging at reduced size, once more at full size after."""
+        """Render when the picture would change; while dragging (or playing or moving a slider, if full
+        size is slow) at reduced size, once more at full size after."""
         state = self.state
         key = (state.scene_version, state.view_version, self._size)
-        dragging = self._drag_button is not None and state.gaussians is not None
+        live = state.timeline.playing or time.perf_counter() - state.last_slider_edit_s < SLIDER_SETTLE_S
+        slow = self._full_size_ms > LIVE_BUDGET_MS
+        dragging = (self._drag_button is not None or (live and slow)) and state.gaussians is not None
         refine = self._shown_reduction != 1 and not dragging
         if not self._textures or (key == self._rendered_key and not refine):
             return False
@@ -181,6 +191,8 @@ class Viewport:
         else:
             image = self._render(pixels.shape[1], pixels.shape[0])
             np.multiply(image, np.float32(1 / 255), out=pixels, casting="unsafe")
+            if reduction == 1:
+                self._full_size_ms = self.last_render_ms
         dpg.set_value(texture, pixels.ravel())
         if reduction != self._shown_reduction:
             dpg.configure_item(self._image, texture_tag=texture)
@@ -213,7 +225,7 @@ class Viewport:
         if showing:
             caption = state.source
             if state.poseable:
-                caption = f"{state.source.capitalize()}  ·  {POSE_LABELS[state.pose_name]}"
+                caption = f"{state.source.capitalize()}  ·  {state.pose_label}"
         dpg.set_value(self._caption, caption)
         dpg.configure_item(self._hint, show=showing)
         dpg.configure_item(self._card, show=not showing)
