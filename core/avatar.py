@@ -53,11 +53,13 @@ def gaussians_from_anchors(
     opacities: torch.Tensor,
     offsets: torch.Tensor | None = None,
     scale_factors: torch.Tensor | None = None,
+    tangents: torch.Tensor | None = None,
 ) -> LayeredGaussians:
     """Surfel Gaussians at a layer's anchors; those at or below VISIBLE_OPACITY are dropped.
 
     offsets (N,) push along the anchor normal (folds, volume); scale_factors (N, 3) stretch the
-    (tangent, bitangent, normal) axes, e.g. long thin Gaussians along hair strands.
+    (tangent, bitangent, normal) axes, e.g. long thin Gaussians along hair strands; tangents (N, 3)
+    turn the first axis within the surface (default: the anchor tangent), e.g. along the strand.
     """
     keep = opacities > VISIBLE_OPACITY
     sigma = COVERAGE * template.anchor_spacing
@@ -67,7 +69,7 @@ def gaussians_from_anchors(
     means = template.anchor_position
     if offsets is not None:
         means = means + offsets[:, None] * template.anchor_normal
-    quats = frame_to_quaternion(template.anchor_tangent, template.anchor_normal)
+    quats = frame_to_quaternion(template.anchor_tangent if tangents is None else tangents, template.anchor_normal)
     n = means.shape[0]
     g = LayeredGaussians(
         means=means.float(),
