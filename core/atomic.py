@@ -38,6 +38,10 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as e:  # disk full, quota, a folder that vanished: one line, nothing left behind
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise AvatarStudioError(f"{path}: cannot write ({e.strerror or e})") from None
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
