@@ -117,6 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--reference-body", type=Path, metavar="FILE",
                        help="paint the training set on a saved reference body (core.generator.dataset) instead "
                             "of loading --body")
+    train.add_argument("--init", type=Path, metavar="CHECKPOINT",
+                       help="start decoder and denoiser from this checkpoint folder (latents start afresh)")
     train.add_argument("--body", default="anny", help="body model: anny (default) or smplx")
     train.add_argument("--body-dir", type=Path, help="folder with SMPLX_NEUTRAL.npz and smplx_uv.obj (--body smplx)")
     train.add_argument("--gender", default="neutral", choices=["neutral", "male", "female"])
@@ -362,7 +364,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     from core.generator.training import train_command
 
     return train_command(args.out, args.steps, args.batch, args.device, args.preset, args.avatars, args.data,
-                         args.workers, args.minutes, args.body, args.body_dir, args.gender, args.reference_body)
+                         args.workers, args.minutes, args.body, args.body_dir, args.gender, args.reference_body,
+                         args.init)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,7 +3,8 @@ strip under it, status bar, dialogs.
 
 Widgets only forward to the studio's actions (`app.studio.Studio`) and show its state; they hold
 no state of their own, so the same action behaves the same from a menu, a panel or a shortcut.
-The Pose and Body tabs live in app.pose_panel, the timeline strip in app.timeline_panel.
+The Generate tab lives in app.generate_panel, Pose and Body in app.pose_panel, Export in
+app.export_panel, the timeline strip in app.timeline_panel.
 Layers and Paint say what they will hold and nothing more: their editors arrive later, and a
 control that does nothing would mislead.
 """
@@ -15,8 +16,11 @@ from typing import TYPE_CHECKING
 
 import dearpygui.dearpygui as dpg
 
+from app.export import EXTENSIONS, FORMATS
+from app.export_panel import ExportWidgets, build_export_tab, update_export_tab
+from app.generate_panel import GenerateWidgets, build_generate_tab, update_generate_tab
 from app.pose_panel import BodyWidgets, PoseWidgets, build_body_tab, build_pose_tab, update_body_tab, update_pose_tab
-from app.state import DEFAULT_BACKGROUND, MAX_SEED, StudioState
+from app.state import DEFAULT_BACKGROUND, StudioState
 from app.tasks import TaskStatus
 from app.theme import ACCENT, Themes
 from app.timeline_panel import TIMELINE_HEIGHT, TimelineWidgets, build_timeline, update_timeline
@@ -30,7 +34,6 @@ LEFT_WIDTH = 412
 STATUS_HEIGHT = 32
 ROW_HEIGHT = 32  # the big buttons
 GUTTER = 3  # pixels between the panels (the main window's item spacing)
-SH_CHOICES = {"0  (base colour only)": 0, "3  (zero-padded)": 3}  # radio label -> PLY SH degree
 
 # (keys, action) for the help window; app.studio.Studio.poll_shortcuts implements the keyboard ones.
 SHORTCUTS = (
@@ -45,7 +48,7 @@ SHORTCUTS = (
     ("Home / End", "First / last frame"),
     ("Ctrl+O", "Open a 3DGS PLY"),
     ("Ctrl+M", "Open a motion (.npz, .json)"),
-    ("Ctrl+E", "Export the posed Gaussians as PLY"),
+    ("Ctrl+E", "Export, as set in the Export tab"),
     ("Ctrl+Q", "Quit"),
 )
 
@@ -55,11 +58,11 @@ class Widgets:
     """Tags of the widgets the studio updates or opens after building."""
 
     viewport_panel: int | str
-    seed_input: int | str
+    generate: GenerateWidgets
     pose: PoseWidgets
     body: BodyWidgets
+    export: ExportWidgets
     timeline: TimelineWidgets
-    export_summary: int | str
     status_fps: int | str
     status_playback: int | str
     status_count: int | str
@@ -71,28 +74,16 @@ class Widgets:
     status_message: int | str
     open_dialog: int | str
     motion_dialog: int | str
-    export_dialog: int | str
+    export_dialogs: dict[str, int | str]  # app.export.FORMATS key -> its save dialog
     error_modal: int | str
     error_text: int | str
     shortcuts_modal: int | str
-
-
-def _heading(text: str, themes: Themes) -> None:
-    item = dpg.add_text(text)
-    if themes.heading_font is not None:
-        dpg.bind_item_font(item, themes.heading_font)
 
 
 def _note(text: str, themes: Themes, wrap: int = LEFT_WIDTH - 40) -> int | str:
     item = dpg.add_text(text, wrap=wrap)
     dpg.bind_item_theme(item, themes.dim_text)
     return item
-
-
-def _separator() -> None:
-    dpg.add_spacer(height=2)
-    dpg.add_separator()
-    dpg.add_spacer(height=2)
 
 
 def _status_separator(themes: Themes) -> None:
@@ -112,7 +103,7 @@ def build_window(studio: Studio, themes: Themes, builtin_motions: tuple[str, ...
                     for name in builtin_motions:
                         dpg.add_menu_item(label=name, callback=lambda s, a, u: studio.open_motion(u), user_data=name)
                 dpg.add_separator()
-                dpg.add_menu_item(label=f"Export PLY{e}", shortcut="Ctrl+E", callback=lambda: studio.ask_export_ply())
+                dpg.add_menu_item(label=f"Export{e}", shortcut="Ctrl+E", callback=lambda: studio.ask_export())
                 dpg.add_separator()
                 dpg.add_menu_item(label="Quit", shortcut="Ctrl+Q", callback=lambda: studio.quit())
             with dpg.menu(label="View"):
@@ -137,7 +128,7 @@ def build_window(studio: Studio, themes: Themes, builtin_motions: tuple[str, ...
         with dpg.group(horizontal=True, horizontal_spacing=GUTTER):
             with dpg.child_window(width=LEFT_WIDTH, height=-(STATUS_HEIGHT + GUTTER), no_scrollbar=True,
                                   always_use_window_padding=True) as side_column:
-                seed_input, pose, body, export_summary = _build_tabs(studio, themes)
+                generate, pose, body, export = _build_tabs(studio, themes)
             dpg.bind_item_theme(side_column, themes.side_column)
             with dpg.group():
                 with dpg.child_window(width=-1, height=-(STATUS_HEIGHT + TIMELINE_HEIGHT + 2 * GUTTER),
@@ -169,9 +160,9 @@ def build_window(studio: Studio, themes: Themes, builtin_motions: tuple[str, ...
     open_dialog = _file_dialog("Open 3DGS PLY", lambda s, a: studio.open_ply(_chosen_file(a)), "", (".ply",))
     motion_dialog = _file_dialog("Open motion", lambda s, a: studio.open_motion(_chosen_file(a)), "",
                                  (".npz", ".json"), "Motion clips (*.npz *.json)")
-    # Saving takes the typed name (the dialog adds .ply); a highlighted entry may be a folder.
-    export_dialog = _file_dialog("Export 3DGS PLY", lambda s, a: studio.export_ply(a["file_path_name"]), "avatar",
-                                 (".ply",))
+    # Saving takes the typed name (the dialog adds the extension); a highlighted entry may be a folder.
+    export_dialogs = {fmt: _file_dialog(f"Export {label}", lambda s, a: studio.export(a["file_path_name"]), "avatar",
+                                        EXTENSIONS[fmt]) for fmt, label in FORMATS.items()}
 
     with dpg.window(label="Something went wrong", modal=True, show=False, no_resize=True, autosize=True,
                     no_collapse=True) as error_modal:
@@ -195,42 +186,19 @@ def build_window(studio: Studio, themes: Themes, builtin_motions: tuple[str, ...
         dpg.add_button(label="Close", width=90, callback=lambda: dpg.configure_item(shortcuts_modal, show=False))
 
     return Widgets(
-        viewport_panel=viewport_panel, seed_input=seed_input, pose=pose, body=body, timeline=timeline,
-        export_summary=export_summary, status_fps=status_fps, status_playback=status_playback,
+        viewport_panel=viewport_panel, generate=generate, pose=pose, body=body, export=export, timeline=timeline,
+        status_fps=status_fps, status_playback=status_playback,
         status_count=status_count, status_renderer=status_renderer, status_body=status_body,
         status_task=status_task, status_progress=status_progress, status_cancel=status_cancel,
         status_message=status_message, open_dialog=open_dialog, motion_dialog=motion_dialog,
-        export_dialog=export_dialog, error_modal=error_modal, error_text=error_text, shortcuts_modal=shortcuts_modal,
+        export_dialogs=export_dialogs, error_modal=error_modal, error_text=error_text, shortcuts_modal=shortcuts_modal,
     )
 
 
-def _build_tabs(studio: Studio, themes: Themes):
-    e = studio.ellipsis
+def _build_tabs(studio: Studio, themes: Themes) -> tuple[GenerateWidgets, PoseWidgets, BodyWidgets, ExportWidgets]:
     with dpg.tab_bar() as tab_bar:
         with dpg.tab(label="Generate"):
-            dpg.add_spacer(height=2)
-            _heading("Seed", themes)
-            seed_input = dpg.add_input_int(
-                default_value=studio.state.seed, min_value=0, max_value=MAX_SEED, min_clamped=True,
-                max_clamped=True, width=-1, on_enter=True,
-                callback=lambda s: studio.load_avatar(dpg.get_value(s)),
-            )
-            with dpg.group(horizontal=True):
-                load = dpg.add_button(label="Load", width=-(ROW_HEIGHT + 8), height=ROW_HEIGHT,
-                                      callback=lambda: studio.load_avatar(dpg.get_value(seed_input)))
-                dpg.bind_item_theme(load, themes.accent_button)
-                dice = dpg.add_button(label="\u2684" if themes.icon_font is not None else "?",
-                                      width=ROW_HEIGHT, height=ROW_HEIGHT, callback=lambda: studio.random_seed())
-                if themes.icon_font is not None:
-                    dpg.bind_item_font(dice, themes.icon_font)
-                with dpg.tooltip(dice):
-                    dpg.add_text("Random seed, then load it")
-            _note("Each seed picks a skin tone, hair, clothes and their colours from the default "
-                  "wardrobe. A trained generator replaces it when it ships; seeds stay the way to pick "
-                  "an avatar.", themes)
-            _separator()
-            _heading("Body model", themes)
-            dpg.add_text(studio.body_label, wrap=LEFT_WIDTH - 40)
+            generate = build_generate_tab(studio, themes, LEFT_WIDTH, ROW_HEIGHT)
 
         with dpg.tab(label="Pose") as pose_tab:
             pose = build_pose_tab(studio, themes, LEFT_WIDTH)
@@ -250,18 +218,8 @@ def _build_tabs(studio: Studio, themes: Themes):
                   "time, with undo. It arrives with the texture editor.", themes)
 
         with dpg.tab(label="Export"):
-            dpg.add_spacer(height=2)
-            _heading("3DGS PLY", themes)
-            dpg.add_text("Spherical harmonics degree")
-            labels = {degree: label for label, degree in SH_CHOICES.items()}
-            dpg.add_radio_button(list(SH_CHOICES), default_value=labels[studio.state.sh_degree],
-                                 callback=lambda s: studio.set_sh_degree(SH_CHOICES[dpg.get_value(s)]))
-            _note("Degree 3 pads f_rest with zeros, for viewers that only read full-SH files.", themes)
-            export_summary = dpg.add_text("", wrap=LEFT_WIDTH - 40)
-            export = dpg.add_button(label=f"Export PLY{e}", width=-1, height=ROW_HEIGHT,
-                                    callback=lambda: studio.ask_export_ply())
-            dpg.bind_item_theme(export, themes.accent_button)
-    return seed_input, pose, body, export_summary
+            export = build_export_tab(studio, themes, LEFT_WIDTH, ROW_HEIGHT)
+    return generate, pose, body, export
 
 
 def _file_dialog(label: str, callback, default_filename: str, extensions: tuple[str, ...],
@@ -282,19 +240,13 @@ def _chosen_file(app_data: dict) -> str:
     return selections[0] if selections else app_data["file_path_name"]
 
 
-def update_panels(widgets: Widgets, state: StudioState, themes: Themes) -> None:
+def update_panels(widgets: Widgets, state: StudioState, themes: Themes, task: TaskStatus | None) -> None:
     """Sync the side panels and the timeline with the state (cheap: set_value calls where things changed)."""
+    update_generate_tab(widgets.generate, state, themes, task)
     update_pose_tab(widgets.pose, state, themes)
     update_body_tab(widgets.body, state, themes, LEFT_WIDTH)
+    update_export_tab(widgets.export, state, themes, task)
     update_timeline(widgets.timeline, state)
-    if state.gaussians is None:
-        summary = "Nothing to export yet."
-    elif state.poseable:
-        summary = (f"Exports the {len(state.gaussians):,} Gaussians of {state.source} "
-                   f"as posed ({state.pose_label}).")
-    else:
-        summary = f"Exports the {len(state.gaussians):,} Gaussians of {state.source}."
-    dpg.set_value(widgets.export_summary, summary)
 
 
 def update_status_bar(widgets: Widgets, state: StudioState, themes: Themes, fps_text: str,

@@ -76,7 +76,7 @@ class BodyWidgets:
     shape_sliders: dict[str, int | str] = dataclasses.field(default_factory=dict)
     expression_sliders: dict[str, int | str] = dataclasses.field(default_factory=dict)
     built_for: str | None = None  # the body model the sliders were built for
-    shown: tuple | None = None  # the (shape, expression) the sliders show
+    shown: tuple | None = None  # the (built shape, shape, expression, poseable) the sliders show
 
 
 def _heading(text: str, themes: Themes) -> None:
@@ -314,7 +314,8 @@ def update_body_tab(widgets: BodyWidgets, state: StudioState, themes: Themes, wi
         return
     if widgets.built_for != state.body.name:
         _build_body_sliders(widgets, state, themes, width)
-    shown = (tuple(sorted(state.shape.items())), tuple(sorted(state.expression.items())), state.poseable)
+    shown = (tuple(sorted(state.built_shape.items())), tuple(sorted(state.shape.items())),
+             tuple(sorted(state.expression.items())), state.poseable)
     if shown == widgets.shown:
         return
     for name, slider in widgets.shape_sliders.items():

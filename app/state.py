@@ -17,8 +17,12 @@ detaches from it: playback pauses and the frame shown becomes a manual pose the 
 (the clip stays on the timeline; play or scrub to follow it again, which replaces the manual pose).
 
 Shape and expression re-evaluate the avatar through `core.reshape.Reshaper`, always from the
-avatar as it was built, so slider moves never accumulate. A new avatar comes with its own body:
-shape and expression start again from the body's defaults; the pose carries over.
+avatar as it was built, so slider moves never accumulate. A new avatar comes with its own body
+shape (a wardrobe person's phenotype, the model's decoded shape): the shape sliders start from it
+and expression from neutral; the pose carries over.
+
+Where avatars come from (source, gallery, interpolation) is `generate` (app.generate); what the
+Export panel is set to is `export` (app.export).
 
 Nothing here touches Dear PyGui or OpenGL, and torch-backed types are only named for type
 checking (torch loads in the first background task), so importing this module stays cheap.
@@ -31,11 +35,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from app.export import ExportState
+from app.generate import GenerateState
 from app.pose_state import JOINTS, PRESETS, PoseEditor
 from app.timeline import Timeline, format_time
 from viewer.camera import OrbitCamera
 
 if TYPE_CHECKING:
+    from core.attribute_maps import Maps
     from core.avatar import Avatar
     from core.body.base import BodyModel
     from core.gaussians import LayeredGaussians
@@ -58,14 +65,14 @@ class StudioState:
     body_name: str
     seed: int = 0
     pose_name: str = "relaxed"  # a PRESETS key, or "custom" once edited
-    sh_degree: int = 0
     background: tuple[float, float, float, float] = DEFAULT_BACKGROUND
     camera: OrbitCamera = dataclasses.field(default_factory=OrbitCamera)
     viewport_size: tuple[int, int] = (640, 480)  # pixels of the render texture, set by the viewport
     body: BodyModel | None = None  # built once, by the first avatar load
     avatar: Avatar | None = None  # the avatar shown (reshaped); None while a PLY (or nothing) is shown
     gaussians: LayeredGaussians | None = None  # what the viewport shows: the posed avatar or a PLY
-    source: str = ""  # "seed 3" or a PLY file name
+    maps: Maps | None = None  # the shown avatar's attribute maps (exact FBX textures); None for a PLY
+    source: str = ""  # "seed 3", "seed 3 -> 7 at 0.40" or a PLY file name
     message: str = ""
     message_is_error: bool = False
     scene_version: int = 0
@@ -75,11 +82,14 @@ class StudioState:
     timeline: Timeline = dataclasses.field(default_factory=Timeline)
     following_clip: bool = False  # the pose comes from the clip on the timeline
     in_place: bool = True  # play clips without their travel over the floor (the camera stays put)
-    shape: dict[str, float] = dataclasses.field(default_factory=dict)  # body parameters set away from default
+    built_shape: dict[str, float] = dataclasses.field(default_factory=dict)  # the shape the avatar was built on
+    shape: dict[str, float] = dataclasses.field(default_factory=dict)  # body parameters set away from built_shape
     expression: dict[str, float] = dataclasses.field(default_factory=dict)  # facial parameters set away from 0
     reshaper: Reshaper | None = None  # re-evaluates the avatar as built for shape and expression
     last_slider_edit_s: float = float("-inf")  # perf_counter() of the last pose/shape slider move (a drag)
     driven_joints: frozenset[str] = frozenset()  # SMPL-X joints the avatar's rig has a bone for
+    generate: GenerateState = dataclasses.field(default_factory=GenerateState)
+    export: ExportState = dataclasses.field(default_factory=ExportState)
     _pose_stale: bool = False
     _shape_stale: bool = False
     _ground_pending: bool = True  # `pose_name` is a preset still to be loaded and stood on the floor
@@ -106,23 +116,27 @@ class StudioState:
     # -- what is shown ---------------------------------------------------------------------------
 
     def show_avatar(self, avatar: Avatar, posed: LayeredGaussians | None = None, pose_name: str | None = None,
-                    reshaper: Reshaper | None = None) -> None:
+                    reshaper: Reshaper | None = None, shape: dict[str, float] | None = None,
+                    maps: Maps | None = None, source: str | None = None) -> None:
         """Show a freshly built avatar in the current pose; keep the user's camera unless nothing
         avatar-like was shown.
 
         `posed`: the avatar already posed as the preset `pose_name` (saves a re-pose while that is
         still the pose); None: posed here. `reshaper`: `Reshaper(avatar)` if built in the background
-        (else it is built on the first shape or expression change).
+        (else it is built on the first shape or expression change). `shape`: the body shape it was
+        built on (None: the body's default). `maps`: its attribute maps. `source`: what the caption
+        calls it (default "seed N").
         """
         from core.pose import SMPLX_JOINT_NAMES
 
         reframe = self.avatar is None
-        self.avatar, self.gaussians, self.reshaper = avatar, posed, reshaper
+        self.avatar, self.gaussians, self.reshaper, self.maps = avatar, posed, reshaper, maps
         regions = set(avatar.rest.bone_regions.tolist())
         self.driven_joints = frozenset(name for j, name in enumerate(SMPLX_JOINT_NAMES) if j in regions)
+        self.built_shape = dict(shape or {})
         self.shape, self.expression, self._shape_stale = {}, {}, False
         self.seed = int(avatar.seed) if avatar.seed is not None else self.seed
-        self.source = f"seed {self.seed}"
+        self.source = source or f"seed {self.seed}"
         self._pose_stale = posed is None or pose_name != self.pose_name or self.following_clip
         if self._ground_pending:
             self._set_preset(self.pose_name)
@@ -134,8 +148,9 @@ class StudioState:
 
     def show_gaussians(self, gaussians: LayeredGaussians, source: str) -> None:
         """Show Gaussians without a rig (an opened PLY) and frame them."""
-        self.avatar, self.gaussians, self.source, self.reshaper = None, gaussians, source, None
-        self.driven_joints = frozenset()
+        self.avatar, self.gaussians, self.source, self.reshaper, self.maps = None, gaussians, source, None, None
+        self.driven_joints, self.built_shape = frozenset(), {}
+        self.generate.show(None)
         self.timeline.hold()
         self._scene_changed(reframe=True)
 
@@ -153,7 +168,7 @@ class StudioState:
 
             if self.reshaper is None:
                 self.reshaper = Reshaper(self.avatar)
-            self.avatar = self.reshaper(self.shape or None, self.expression or None)
+            self.avatar = self.reshaper({**self.built_shape, **self.shape} or None, self.expression or None)
             if self.pose_name in PRESETS and not self.following_clip:  # a preset keeps standing on the floor
                 self.editor.translation[1] += self._floor_offset(self.editor.pose())
                 self.pose_version += 1
@@ -246,8 +261,11 @@ class StudioState:
             self._shape_stale = True
 
     def shape_value(self, name: str) -> float:
+        """What a shape slider shows: the user's value, else the avatar's own, else the body's default."""
         if name in self.shape:
             return self.shape[name]
+        if name in self.built_shape:
+            return self.built_shape[name]
         return float(self.body.default_shape()[name]) if self.body is not None else 0.0
 
     # -- timeline --------------------------------------------------------------------------------

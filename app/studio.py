@@ -7,16 +7,18 @@ Startup order, and why:
    up front and its build is the slow step (1-2 min on a first start, seconds later), so it runs
    in the background task that builds the first avatar.
 2. The window; then moderngl attaches to Dear PyGui's OpenGL context (see app.viewport).
-3. The first avatar loads in the background while the viewport shows its progress; a motion asked
+3. The first avatar loads in the background while the viewport shows its progress: from the
+   trained generator when it is installed, else from the wardrobe (app.generate); a motion asked
    for with --play loads after it (one background task at a time) and starts playing.
 
-Modules that load torch (core.body, core.default_avatar, core.pose, core.ply, viewer.gl_renderer)
+Modules that load torch (core.body, core.wardrobe, core.generator, core.pose, core.ply, viewer.gl_renderer)
 are imported where they are first used, inside the background tasks: the worker pays the seconds
 torch takes to import, and the window opens in about half a second.
 
 All actions (menus, panels, shortcuts, the viewport's mouse) run on the main thread: Dear PyGui
 callbacks are queued (manual callback management) and run by the loop, so GL and widget calls
-never race. Only task functions run in the worker, and they touch neither.
+never race. Only task functions run in the worker, and they touch neither Dear PyGui nor its GL
+context (exports that render make their own EGL context in the worker: see app.export).
 
 Each frame: queued callbacks (slider moves only mark the pose or shape stale), task results,
 shortcuts, scrubbing, then playback advances to the wall clock and `StudioState.refresh` re-poses
@@ -39,6 +41,9 @@ import imageio.v3 as iio
 import moderngl
 import numpy as np
 
+from app.export import blocker, default_name, prepare
+from app.generate import MODEL, SOURCE_LABELS, WARDROBE, Built, build_from_latent, build_wardrobe, load_generator
+from app.generate_panel import THUMB_SIZE
 from app.panels import Widgets, build_window, update_panels, update_status_bar
 from app.state import MAX_SEED, StudioState
 from app.tasks import TaskContext, TaskFailure, TaskRunner, one_line
@@ -49,7 +54,9 @@ from core.atomic import atomic_write
 from core.errors import AvatarStudioError
 
 if TYPE_CHECKING:
+    from core.avatar import Avatar
     from core.body.base import BodyModel
+    from core.reshape import Reshaper
 
 FIRST_LOAD_TIMEOUT_S = 600.0
 SCREENSHOT_GRACE_FRAMES = 30  # frames to wait for Dear PyGui to hand over the frame buffer
@@ -118,6 +125,7 @@ class Studio:
         self.state = StudioState(body_name=options.body, seed=options.seed, body=body)
         self.runner = TaskRunner()
         self.ellipsis = "..."
+        self.arrow = "->"
         self.quit_requested = False
         self.failure: TaskFailure | None = None  # the last task failure, for --screenshot's exit
         self.viewport: Viewport | None = None  # the window's parts, made by run()
@@ -133,6 +141,7 @@ class Studio:
         self._startup_motion = options.play
         self._playback_fps: float | None = None
         self._last_playback_frame: float | None = None
+        self._interpolation_pending = False  # the A <-> B slider moved while an interpolation ran
         # Measurement hooks (app.measure): `before_frame()` runs first in each frame; `after_frame(start,
         # end)` after it is drawn and returns True to stop the loop.
         self.before_frame: Callable[[], None] | None = None
@@ -155,6 +164,7 @@ class Studio:
                             min_width=MIN_WINDOW_SIZE[0], min_height=MIN_WINDOW_SIZE[1])
         self.themes = apply_theme()
         self.ellipsis = "\u2026" if self.themes.glyphs else "..."
+        self.arrow = "\u2192" if self.themes.glyphs else "->"
         self.widgets = build_window(self, self.themes, BUILTIN_MOTIONS)
         with dpg.handler_registry():
             dpg.add_mouse_wheel_handler(callback=lambda sender, delta: self.viewport.on_wheel(delta))
@@ -211,7 +221,7 @@ class Studio:
         fps = "-- fps" if self._fps is None else f"{self._fps:.1f} fps" + ("  (idle)" if self._idle else "")
         if self.viewport.last_render_ms is not None:
             fps += f"  ·  render {self.viewport.last_render_ms:.0f} ms"
-        update_panels(self.widgets, self.state, self.themes)
+        update_panels(self.widgets, self.state, self.themes, task)
         update_status_bar(self.widgets, self.state, self.themes, fps, self.renderer_name, task, self._playback_fps)
         mouse = tuple(dpg.get_mouse_pos(local=False))
         moved, self._last_mouse = mouse != self._last_mouse, mouse
@@ -244,7 +254,7 @@ class Studio:
     def poll_shortcuts(self) -> None:
         """Keyboard shortcuts (listed in app.panels.SHORTCUTS); plain keys pause while typing in a field."""
         w = self.widgets
-        if any(dpg.is_item_shown(d) for d in (w.open_dialog, w.motion_dialog, w.export_dialog)):
+        if any(dpg.is_item_shown(d) for d in (w.open_dialog, w.motion_dialog, *w.export_dialogs.values())):
             return
         ctrl = any(dpg.is_key_down(k) for k in (dpg.mvKey_ModCtrl, dpg.mvKey_LControl, dpg.mvKey_RControl))
         if ctrl:
@@ -253,7 +263,7 @@ class Studio:
             elif dpg.is_key_pressed(dpg.mvKey_M):
                 self.ask_open_motion()
             elif dpg.is_key_pressed(dpg.mvKey_E):
-                self.ask_export_ply()
+                self.ask_export()
             elif dpg.is_key_pressed(dpg.mvKey_Q):
                 self.quit()
             return
@@ -269,9 +279,11 @@ class Studio:
             action()
 
     def _typing(self) -> bool:
-        """Whether a text field has the keyboard: the seed, or a slider's Ctrl+click entry (or its drag)."""
+        """Whether a text field has the keyboard: the seed, export sizes, or a slider's Ctrl+click entry (or
+        its drag)."""
         w = self.widgets
-        fields = [w.seed_input, *w.pose.joint_sliders.values(), *w.pose.translation_sliders,
+        fields = [w.generate.seed_input, w.generate.steps, w.generate.interpolation, *w.export.text_fields,
+                  *w.pose.joint_sliders.values(), *w.pose.translation_sliders,
                   *w.body.shape_sliders.values(), *w.body.expression_sliders.values()]
         return any(dpg.is_item_active(item) for item in fields)
 
@@ -338,47 +350,241 @@ class Studio:
 
     # -- actions -------------------------------------------------------------------------------
 
-    def load_avatar(self, seed: int) -> None:
-        """Build the seeded default avatar in the background (and the body model, the first time).
+    # Generate: where avatars come from (app.generate holds the state and the builders).
 
-        The worker also prepares its `Reshaper` (which anchor each Gaussian sits on), so the first
-        shape or expression change does not stall the window.
+    def load_avatar(self, seed: int) -> None:
+        """Sample avatar `seed` from the current source in the background; it joins the gallery and shows.
+
+        The first call also builds the body model and, with the source on Model, loads the generator:
+        when none is installed (or it cannot be used) the sample comes from the wardrobe and the source
+        falls back to it, with the reason in the Generate tab. The worker also prepares the avatar's
+        `Reshaper`, so the first shape or expression change does not stall the window.
         """
         seed = int(seed)
-        state, options, e = self.state, self.options, self.ellipsis
-        body = state.body
+        state, e = self.state, self.ellipsis
+        gen = state.generate
+        body, generator, steps = state.body, gen.generator, gen.steps
+        use_model = gen.source == MODEL
+        try_model = use_model and generator is None
 
         def work(ctx: TaskContext):
             ctx.report(0.0, f"Starting the generation core{e}")  # the first import of torch takes seconds
-            from core.body import load_body
-            from core.default_avatar import default_avatar
             from core.reshape import Reshaper
 
-            built_body = body
-            if built_body is None:
-                from core.body.anny_body import anny_cache_ready
+            if body is None:
+                self._share_cores()
+            built_body = body if body is not None else self._load_body(ctx)
+            start = 0.6 if body is None else 0.05
+            model, failure, used_steps = generator, None, None
+            if try_model:
+                ctx.report(start, f"Loading the trained model{e}")
+                try:
+                    model = load_generator(built_body)
+                except AvatarStudioError as error:
+                    failure = one_line(error)
+            if use_model and model is not None:
+                used_steps = steps or model.config.diffusion.sample_steps
+                span = 0.8 - start
 
-                first_start = not anny_cache_ready()
-                ctx.report(0.02, f"Building the Anny body model (first start, ~2 min){e}" if first_start
-                           else f"Loading the Anny body model{e}")
-                built_body = load_body(options.body, options.body_dir, options.gender)
-            ctx.report(0.6 if body is None else 0.05, f"Building the avatar for seed {seed}{e}")
-            avatar = default_avatar(built_body, seed=seed)
+                def progress(done: int, total: int) -> None:
+                    ctx.report(start + span * done / total, f"Seed {seed}: denoising step {done}/{total}{e}")
+
+                latent = model.sample(seed, steps=used_steps, progress=progress)
+                ctx.report(0.8, f"Decoding seed {seed}{e}")
+                built = build_from_latent(model, built_body, latent, seed)
+            else:
+                ctx.report(start, f"Dressing wardrobe seed {seed}{e}")
+                built = build_wardrobe(built_body, seed)
             ctx.report(0.9, f"Preparing shape and expression editing{e}")
-            return built_body, avatar, Reshaper(avatar)
+            return built_body, model, failure, used_steps, built, Reshaper(built.avatar)
 
         def done(result) -> None:
-            built_body, avatar, reshaper = result
+            built_body, model, failure, used_steps, built, reshaper = result
             state.body = built_body
-            state.show_avatar(avatar, reshaper=reshaper)  # posed here, in the pose the user has now
-            state.notify(f"Loaded seed {seed}: {len(state.gaussians):,} Gaussians")
+            if failure is not None:
+                gen.model_failed(failure)
+            elif try_model:
+                gen.model_loaded(model)
+            source = MODEL if built.latent is not None else WARDROBE
+            entry = gen.add(source, seed, used_steps, built.latent)
+            self._show_built(built, reshaper)
+            self._render_thumbnail(entry.key, built.avatar)
+            state.notify(f"{SOURCE_LABELS[source]} seed {seed}: {len(state.gaussians):,} Gaussians")
 
-        self._submit(f"Load seed {seed}", work, done)
+        self._submit(f"Sample seed {seed}", work, done, kind="generate")
+
+    def _share_cores(self) -> None:
+        """Worker, first task: one torch thread beside software GL (viewer.gl_renderer.share_cores_with_software_gl),
+        from the start rather than from the first render: the first sample is where it counts (the
+        model's denoising measured 1 s a step on two threads under load, 0.2 s on one)."""
+        import torch
+
+        if "llvmpipe" in self.renderer_name.lower():
+            torch.set_num_threads(1)
+
+    def _load_body(self, ctx: TaskContext) -> BodyModel:
+        """Worker: the body model the studio was started with (Anny's first build takes minutes)."""
+        from core.body import load_body
+        from core.body.anny_body import anny_cache_ready
+
+        first_start = self.options.body == "anny" and not anny_cache_ready()
+        ctx.report(0.02, f"Building the Anny body model (first start, ~2 min){self.ellipsis}" if first_start
+                   else f"Loading the {self.options.body} body model{self.ellipsis}")
+        return load_body(self.options.body, self.options.body_dir, self.options.gender)
 
     def random_seed(self) -> None:
         seed = random.randint(0, MAX_SEED)
-        dpg.set_value(self.widgets.seed_input, seed)
+        if self.widgets is not None:
+            dpg.set_value(self.widgets.generate.seed_input, seed)
         self.load_avatar(seed)
+
+    def set_source(self, source: str) -> None:
+        """Where the next samples come from; Model loads the generator first, in the background."""
+        gen, e = self.state.generate, self.ellipsis
+        if source == WARDROBE or gen.generator is not None:
+            gen.set_source(source)
+            return
+        if self.state.body is None:  # the first sample is still loading: it tries the model itself
+            gen.set_source(source)
+            return
+        body, previous = self.state.body, (gen.model_status, gen.model_note)
+
+        def work(ctx: TaskContext):
+            ctx.report(0.1, f"Loading the trained model{e}")
+            try:
+                return load_generator(body), None
+            except AvatarStudioError as error:  # not a task failure: the tab says why and keeps the wardrobe
+                return None, one_line(error)
+
+        def done(result) -> None:
+            generator, failure = result
+            if failure is not None:
+                gen.model_failed(failure)
+                self.state.notify(failure, error=True)
+                return
+            gen.model_loaded(generator)
+            gen.set_source(MODEL)
+            self.state.notify("Trained model loaded: samples now come from it")
+
+        def failed(failure: TaskFailure) -> None:  # cancelled (or broke): back to how it was
+            gen.model_status, gen.model_note = previous
+            gen.version += 1
+            self._task_failed(failure)
+
+        if self._submit("Load the trained model", work, done, kind="generate", on_failure=failed):
+            gen.model_status, gen.model_note = "loading", f"Loading the trained model{e}"
+            gen.version += 1
+
+    def set_steps(self, steps: int) -> None:
+        self.state.generate.set_steps(steps)
+
+    def show_gallery_entry(self, key: int) -> None:
+        """Show a gallery sample again, rebuilt in the background from its seed or latent (app.generate)."""
+        gen, e = self.state.generate, self.ellipsis
+        entry = gen.entry(key)
+        if key == gen.shown:
+            return
+        body, generator = self.state.body, gen.generator
+
+        def work(ctx: TaskContext):
+            from core.reshape import Reshaper
+
+            ctx.report(0.1, f"Rebuilding seed {entry.seed}{e}")
+            if entry.latent is not None:
+                built = build_from_latent(generator, body, entry.latent, entry.seed)
+            else:
+                built = build_wardrobe(body, entry.seed)
+            ctx.report(0.8, f"Preparing shape and expression editing{e}")
+            return built, Reshaper(built.avatar)
+
+        def done(result) -> None:
+            built, reshaper = result
+            self._show_built(built, reshaper)
+            gen.show(key)
+            self.state.notify(f"{SOURCE_LABELS[entry.source]} seed {entry.seed}: {len(self.state.gaussians):,} "
+                              "Gaussians")
+
+        self._submit(f"Show seed {entry.seed}", work, done, kind="generate")
+
+    def pick_interpolation(self, end: str, key: int) -> None:
+        """Interpolation end `end` ("a" or "b") to a model sample of the gallery."""
+        self.state.generate.pick(end, key)
+
+    def set_interpolation(self, t: float) -> None:
+        """The A <-> B slider: show the model's avatar at t (0 = A .. 1 = B).
+
+        Each position is a full sampling run, so they run one at a time: a move while one runs is
+        remembered, and only the latest position runs next (the slider may pass many on the way).
+        """
+        gen = self.state.generate
+        gen.t = min(1.0, max(0.0, float(t)))
+        reason = gen.interpolation_blocker()
+        if reason is not None:
+            self.state.notify(reason, error=True)
+            return
+        running = self.runner.status()
+        if running is not None and running.kind == "interpolate":
+            self._interpolation_pending = True
+            return
+        self._interpolate()
+
+    def _interpolate(self) -> None:
+        gen, e = self.state.generate, self.ellipsis
+        a, b, t = gen.entry(gen.pick_a), gen.entry(gen.pick_b), gen.t
+        generator, body = gen.generator, self.state.body
+        steps = gen.effective_steps
+        # The path's ends are the seeds' own samples (same steps): their latents are at hand.
+        end = a if t == 0.0 and a.steps == steps else b if t == 1.0 and b.steps == steps else None
+
+        def work(ctx: TaskContext) -> Built:
+            if end is not None:
+                latent = end.latent
+            else:
+                def progress(done: int, total: int) -> None:
+                    ctx.report(0.85 * done / total, f"Seed {a.seed} {self.arrow} {b.seed} at {t:.2f}: "
+                                                    f"step {done}/{total}{e}")
+
+                latent = generator.interpolate(a.seed, b.seed, t, steps=steps, progress=progress)
+            ctx.report(0.85, f"Decoding{e}")
+            return build_from_latent(generator, body, latent, end.seed if end is not None else None)
+
+        def done(built: Built) -> None:
+            label = None if end is not None else f"seed {a.seed} {self.arrow} {b.seed} at {t:.2f}"
+            self._show_built(built, None, label)
+            gen.show(end.key if end is not None else None)
+            self.state.notify(f"Showing {self.state.source}")
+            self._next_interpolation(t)
+
+        def failed(failure: TaskFailure) -> None:
+            self._interpolation_pending = False
+            self._task_failed(failure)
+
+        self._submit(f"Interpolate seed {a.seed} {self.arrow} {b.seed}", work, done, kind="interpolate",
+                     on_failure=failed)
+
+    def _next_interpolation(self, shown_t: float) -> None:
+        """After an interpolation: run the slider's latest position, if it moved meanwhile."""
+        pending, self._interpolation_pending = self._interpolation_pending, False
+        gen = self.state.generate
+        if pending and gen.t != shown_t and gen.interpolation_blocker() is None:
+            self._interpolate()
+
+    def _show_built(self, built: Built, reshaper: Reshaper | None, source: str | None = None) -> None:
+        """Show a built avatar in the current pose (or motion), with its shape and maps."""
+        self.state.show_avatar(built.avatar, reshaper=reshaper, shape=built.shape, maps=built.maps, source=source)
+
+    def _render_thumbnail(self, key: int, avatar: Avatar) -> None:
+        """The gallery thumbnail of a new sample: relaxed pose, front view, on the main thread's GL context.
+        Without a window (scripts, tests) there is none."""
+        if self.viewport is None:
+            return
+        from app.pose_state import preset_pose
+
+        gen = self.state.generate
+        entry = gen.entry(key)
+        if entry.thumbnail is None:  # a sample taken again keeps its thumbnail
+            entry.thumbnail = self.viewport.render_thumbnail(avatar.posed(preset_pose("relaxed")), THUMB_SIZE)
+            gen.version += 1
 
     # Pose, shape and expression: the state does the work (app.state); these are what widgets call.
 
@@ -469,9 +675,6 @@ class Studio:
     def set_in_place(self, on: bool) -> None:
         self.state.set_in_place(on)
 
-    def set_sh_degree(self, degree: int) -> None:
-        self.state.sh_degree = degree
-
     def view_preset(self, name: str) -> None:
         self.state.view_preset(name)
 
@@ -500,35 +703,58 @@ class Studio:
 
         self._submit(f"Open {path.name}", work, done)
 
-    def ask_export_ply(self) -> None:
+    # Export: app.export checks a request and snapshots what is shown; the worker writes it.
+
+    def set_export_option(self, name: str, value) -> None:
+        """One Export tab setting (app.export.ExportState.set_option)."""
+        self.state.export.set_option(name, value)
+
+    def set_export_layer(self, layer: str, on: bool) -> None:
+        self.state.export.set_layer(layer, on)
+
+    def set_sh_degree(self, degree: int) -> None:
+        self.state.export.set_option("sh_degree", degree)
+
+    def ask_export(self) -> None:
+        """Open the save dialog of the Export tab's format, named after what is shown."""
         state = self.state
-        if state.gaussians is None:
-            state.notify("Nothing to export yet: load an avatar or open a PLY first", error=True)
+        reason = blocker(state)
+        if reason is not None:
+            state.export.finished(reason, error=True)
+            state.notify(reason, error=True)
             return
-        stem = f"avatar_seed{state.seed}_{state.pose_slug}" if state.poseable else Path(state.source).stem + "_export"
-        dpg.configure_item(self.widgets.export_dialog, default_filename=stem, show=True)
+        dpg.configure_item(self.widgets.export_dialogs[state.export.format], default_filename=default_name(state),
+                           show=True)
+
+    def export(self, path: str) -> None:
+        """Export what is shown to `path` in the Export tab's format, in the background.
+
+        A request that cannot work (no rig, no clip, a folder that cannot be written, a bad size)
+        is one line in the status bar and the Export tab, and writes nothing.
+        """
+        state = self.state
+        try:
+            target, work = prepare(state, path, self.ellipsis)
+        except AvatarStudioError as error:
+            state.export.finished(one_line(error), error=True)
+            state.notify(one_line(error), error=True)
+            return
+
+        def done(message: str) -> None:
+            state.export.finished(message)
+            state.notify(message)
+
+        def failed(failure: TaskFailure) -> None:
+            state.export.finished(failure.message, error=not failure.cancelled)
+            self._task_failed(failure)
+
+        if not self._submit(f"Export {target.name}", work, done, kind="export", on_failure=failed):
+            state.export.finished(state.message, error=True)
 
     def export_ply(self, path: str) -> None:
-        """Write the Gaussians as shown (posed) to a 3DGS PLY in the background; core.ply writes atomically."""
-        path = Path(path)
-        if path.suffix.lower() != ".ply":
-            path = path.with_name(path.name + ".ply")
-        self.state.refresh()  # edits made this frame
-        gaussians, sh_degree = self.state.gaussians, self.state.sh_degree
-        if gaussians is None:
-            self.state.notify("Nothing to export yet: load an avatar or open a PLY first", error=True)
-            return
-
-        def work(ctx: TaskContext):
-            from core.ply import write_ply
-
-            ctx.report(0.1, f"Writing {path.name}{self.ellipsis}")
-            write_ply(path, gaussians, sh_degree=sh_degree)
-
-        def done(_) -> None:
-            self.state.notify(f"Exported {len(gaussians):,} Gaussians to {path} (SH degree {sh_degree})")
-
-        self._submit(f"Export {path.name}", work, done)
+        """Export a 3DGS PLY with the Export tab's PLY settings (for scripts: the format switches to PLY)."""
+        self.state.export.set_option("format", "ply")
+        self.export(path)
 
     def cancel_task(self) -> None:
         status = self.runner.status()
@@ -542,17 +768,18 @@ class Studio:
     def quit(self) -> None:
         self.quit_requested = True
 
-    def _submit(self, name: str, work, on_done) -> None:
+    def _submit(self, name: str, work, on_done, kind: str = "", on_failure=None) -> bool:
+        """Start a background task (one at a time); False, with a busy message, while another runs."""
         running = self.runner.status()
         if running is not None:
             self.state.notify(f"Busy: {running.name.lower()} is still running; wait for it or cancel it", error=True)
-            return
-        self.runner.submit(name, work, on_done, self._task_failed)
+            return False
+        return self.runner.submit(name, work, on_done, on_failure or self._task_failed, kind)
 
     def _task_failed(self, failure: TaskFailure) -> None:
         self.failure = failure
         self.state.notify(failure.message, error=not failure.cancelled)
-        if not failure.cancelled and self.options.screenshot is None:
+        if not failure.cancelled and self.options.screenshot is None and self.widgets is not None:
             dpg.set_value(self.widgets.error_text, failure.message)
             self._show_centred(self.widgets.error_modal)
 

@@ -60,6 +60,7 @@ class TaskStatus:
     """The running task as the UI shows it."""
 
     name: str
+    kind: str  # what the task is for ("generate", "export", ...): the panel that started it shows its progress
     progress: float
     message: str
     elapsed_s: float
@@ -78,6 +79,7 @@ class TaskFailure:
 @dataclasses.dataclass
 class _Task:
     name: str
+    kind: str
     context: TaskContext
     on_done: Callable[[Any], None]
     on_failure: Callable[[TaskFailure], None]
@@ -106,11 +108,12 @@ class TaskRunner:
         work: Callable[[TaskContext], Any],
         on_done: Callable[[Any], None],
         on_failure: Callable[[TaskFailure], None],
+        kind: str = "",
     ) -> bool:
         """Start `work(context)` in a worker thread; False (and nothing started) while another task runs."""
         if self._task is not None:
             return False
-        task = _Task(name, TaskContext(), on_done, on_failure, time.monotonic())
+        task = _Task(name, kind, TaskContext(), on_done, on_failure, time.monotonic())
         task.thread = threading.Thread(target=self._run, args=(task, work), name=f"task: {name}", daemon=True)
         self._task = task
         task.thread.start()
@@ -136,7 +139,8 @@ class TaskRunner:
         if task is None:
             return None
         progress, message, cancelling = task.context.snapshot()
-        return TaskStatus(task.name, progress, message or task.name, time.monotonic() - task.started, cancelling)
+        return TaskStatus(task.name, task.kind, progress, message or task.name, time.monotonic() - task.started,
+                          cancelling)
 
     def poll(self) -> None:
         """Main thread, once per frame: run the finished task's callback."""

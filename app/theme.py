@@ -49,6 +49,8 @@ class Themes:
     scroll_area: int | str  # a scrolling region inside a tab
     joint_label: int | str  # the name above a joint's sliders
     timeline_panel: int | str
+    thumbnail: int | str  # a gallery thumbnail (an image button with a thin frame)
+    thumbnail_selected: int | str  # the thumbnail of the avatar shown
     heading_font: int | str | None
     icon_font: int | str | None  # a larger size, for single-glyph buttons
     mono_font: int | str | None  # fixed-width digits, for counters that change every frame
@@ -173,6 +175,15 @@ def apply_theme() -> Themes:
         with dpg.theme_component(dpg.mvImageButton):
             dpg.add_theme_style(dpg.mvStyleVar_FramePadding, 8, 5)
 
+    with dpg.theme() as thumbnail:
+        with dpg.theme_component(dpg.mvImageButton):
+            dpg.add_theme_style(dpg.mvStyleVar_FramePadding, 2, 2)
+            _button_colours(PANEL, RAISED_HOVER, RAISED_ACTIVE)
+    with dpg.theme() as thumbnail_selected:
+        with dpg.theme_component(dpg.mvImageButton):
+            dpg.add_theme_style(dpg.mvStyleVar_FramePadding, 2, 2)
+            _button_colours(ACCENT, ACCENT_HOVER, ACCENT_ACTIVE)
+
     regular, bold = _find_font("DejaVuSans.ttf"), _find_font("DejaVuSans-Bold.ttf")
     mono = _find_font("DejaVuSansMono.ttf")
     heading_font = icon_font = mono_font = None
@@ -188,6 +199,7 @@ def apply_theme() -> Themes:
         main_window=main_window, side_column=side_column, accent_button=accent_button,
         selected_button=selected_button, viewport_panel=viewport_panel, status_bar=status_bar,
         overlay_card=overlay_card, dim_text=dim_text, error_text=error_text, scroll_area=scroll_area,
-        joint_label=joint_label, timeline_panel=timeline_panel,
+        joint_label=joint_label, timeline_panel=timeline_panel, thumbnail=thumbnail,
+        thumbnail_selected=thumbnail_selected,
         heading_font=heading_font, icon_font=icon_font, mono_font=mono_font, glyphs=regular is not None,
     )

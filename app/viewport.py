@@ -17,6 +17,8 @@ Why it is built this way:
   than LIVE_BUDGET_MS (software GL): a clip then plays, and a slider follows the mouse, at a rate
   that reads as motion; the full-size image follows on pause or release. On a GPU full-size renders
   fit the budget and stay full size.
+- Gallery thumbnails render here too (`render_thumbnail`), with a second renderer on the same
+  context: it keeps its own buffers, so the viewport's uploaded scene stays as it is.
 - Mouse input is polled once per frame: a drag belongs to the button that started it over the
   viewport and continues outside it until released, as in any 3D tool.
 """
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import dearpygui.dearpygui as dpg
 import moderngl
@@ -33,6 +35,9 @@ import numpy as np
 from app.state import StudioState
 from app.tasks import TaskStatus
 from app.theme import Themes
+
+if TYPE_CHECKING:
+    from core.gaussians import LayeredGaussians
 
 MIN_SIZE = 16
 DRAG_BUTTONS = (dpg.mvMouseButton_Left, dpg.mvMouseButton_Right, dpg.mvMouseButton_Middle)
@@ -58,6 +63,7 @@ class Viewport:
         self.last_render_ms: float | None = None
         self._full_size_ms = 0.0  # the last full-size render
         self._renderer = None  # GLSplatRenderer, created with the first scene (its module loads torch)
+        self._thumbnail_renderer = None  # another one for gallery thumbnails, created with the first
         self._uploaded_scene = -1
         self._rendered_key: tuple | None = None
         self._drag_button: int | None = None
@@ -107,11 +113,32 @@ class Viewport:
         if self.state.gaussians is not None and self._hovered():
             self.state.zoom(delta)
 
+    def render_thumbnail(self, gaussians: LayeredGaussians, size: tuple[int, int]) -> np.ndarray:
+        """A front view of `gaussians` filling a `size` (width, height) image: RGBA float32 0..1 for a
+        Dear PyGui texture. Rendered at twice the size and averaged down, which smooths the edges."""
+        from viewer.camera import OrbitCamera
+        from viewer.gl_renderer import GLSplatRenderer
+
+        if self._thumbnail_renderer is None:
+            self._thumbnail_renderer = GLSplatRenderer(ctx=self.ctx)
+        width, height = size
+        camera = OrbitCamera()
+        camera.frame(gaussians.means.min(0).values.tolist(), gaussians.means.max(0).values.tolist(), width / height)
+        g = gaussians
+        self._thumbnail_renderer.set_gaussians(g.means, g.quats, g.scales, g.opacities, g.colors)
+        try:
+            image = self._thumbnail_renderer.render(camera, 2 * width, 2 * height, background=self.state.background)
+        finally:
+            self.ctx.screen.use()  # Dear PyGui draws into whatever framebuffer is bound
+        image = image.astype(np.float32).reshape(height, 2, width, 2, 4).mean(axis=(1, 3))
+        return np.ascontiguousarray(image / 255.0, dtype=np.float32)
+
     def release(self) -> None:
-        """Free the renderer's GL objects (before the context goes away)."""
-        if self._renderer is not None:
-            self._renderer.release()
-            self._renderer = None
+        """Free the renderers' GL objects (before the context goes away)."""
+        for renderer in (self._renderer, self._thumbnail_renderer):
+            if renderer is not None:
+                renderer.release()
+        self._renderer = self._thumbnail_renderer = None
 
     # -- pieces --------------------------------------------------------------------------------
 
@@ -247,7 +274,7 @@ class Viewport:
             dpg.configure_item(self._card_cancel, enabled=not task.cancelling)
         else:
             dpg.set_value(self._card_title, "No avatar loaded")
-            dpg.set_value(self._card_hint, "Generate > Load builds an avatar from a seed.\n"
+            dpg.set_value(self._card_hint, "Generate > Sample builds an avatar from a seed.\n"
                                            f"File > Open PLY{self._ellipsis} shows any 3DGS PLY.")
         card_w, card_h = dpg.get_item_rect_size(self._card)
         width, height = self._size
