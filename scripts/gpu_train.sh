@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# The generator's GPU training job (docs/generator.md records what it gave). One script, two modes:
+#   here, where Anny is installed:  bash scripts/gpu_train.sh prepare
+#       writes .gen_ref/reference_body.pt, the reference rest body the wardrobe paints on (3 MB);
+#   on the GPU box (carry .gen_ref): bash scripts/gpu_train.sh train BUDGET_S STEPS AVATARS
+#       paints wardrobe seeds 0..AVATARS-1 into .gen_box/data on all cores when missing, trains or resumes
+#       .gen_box/run (a planned STEPS-step schedule) until BUDGET_S seconds after the script started, less
+#       what the rest needs, benchmarks batched sampling, and copies the checkpoint, loss plot, losses, the
+#       log and a few training latents into $OUT. .gen_box survives between calls while the box stays warm,
+#       so a second call resumes the same run.
+# GEN_DEVICE, GEN_PRESET and GEN_BATCH (default cuda, default, 32) let the same script run a tiny dry run on a CPU;
+# GEN_INIT names a checkpoint folder to warm-start decoder and denoiser from (avatar-studio train --init).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode=${1:?usage: gpu_train.sh prepare | train BUDGET_S STEPS AVATARS}
+if [ "$mode" = prepare ]; then
+    mkdir -p .gen_ref
+    python -c "from core.body.anny_body import AnnyBody; from core.generator.dataset import save_reference_body
+save_reference_body(AnnyBody(), '.gen_ref/reference_body.pt')"
+    ls -la .gen_ref
+    exit 0
+fi
+budget=${2:?BUDGET_S}; steps=${3:?STEPS}; avatars=${4:?AVATARS}
+start=$(date +%s)
+out=${OUT:?OUT must name the folder to copy results into}
+device=${GEN_DEVICE:-cuda}; preset=${GEN_PRESET:-default}; batch=${GEN_BATCH:-32}
+export PYTHONUNBUFFERED=1
+log=$out/log.txt
+{
+[ "$device" = cuda ] && nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+python3 -c "import torch, safetensors, numpy; print('torch', torch.__version__, 'numpy', numpy.__version__, 'cuda', torch.cuda.is_available())"
+mkdir -p .gen_box
+if [ ! -f .gen_box/data/info.json ]; then
+    workers=$(( $(nproc) - 1 ))
+    resolution=$(python3 -c "from core.generator.training import PRESETS; print(PRESETS['$preset'].map_resolution)")
+    python3 -m core.generator.dataset .gen_ref/reference_body.pt .gen_box/data "$avatars" "$resolution" "$workers"
+fi
+left=$(( budget - ($(date +%s) - start) - 80 ))
+minutes=$(python3 -c "print(round(max(0.5, $left / 60), 2))")
+echo "training for $minutes minutes"
+python3 main.py train --out .gen_box/run --data .gen_box/data --steps "$steps" --batch "$batch" \
+    --device "$device" --preset "$preset" --minutes "$minutes" ${GEN_INIT:+--init "$GEN_INIT"}
+python3 - "$device" <<'PY'
+import json, sys, time, torch
+from core.generator import Generator
+torch.backends.cuda.matmul.allow_tf32 = True
+torch.backends.cudnn.allow_tf32 = True
+device = sys.argv[1]
+sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+g = Generator.load(".gen_box/run", device=device)
+seeds = list(range(16))
+result = {"device": torch.cuda.get_device_name() if device == "cuda" else "cpu", "steps": g.config.diffusion.sample_steps, "batch": len(seeds)}
+for name, fn in (("sample_s", lambda: g.sample(seeds)),
+                 ("sample_decode_gpu_s", lambda: g.nets.decoder(g.sample(seeds))),
+                 ("sample_decode_to_cpu_maps_s", lambda: g.decode(g.sample(seeds)))):
+    fn(); sync()
+    times = []
+    for _ in range(5):
+        t = time.perf_counter(); fn(); sync(); times.append(time.perf_counter() - t)
+    result[name] = round(min(times), 4)
+print("benchmark", json.dumps(result), flush=True)
+json.dump(result, open(".gen_box/run/bench.json", "w"))
+PY
+} 2>&1 | tee "$log"
+for f in model.safetensors config.json loss.png losses.csv latents_sample.safetensors bench.json; do
+    cp ".gen_box/run/$f" "$out/"
+done
+ls -la "$out"
+echo "script took $(( $(date +%s) - start )) s"

@@ -1,0 +1,161 @@
+"""Sample quality of a generator checkpoint: k-NN precision and recall and the four-layer validity rate.
+
+    python scripts/quality.py [--checkpoint DIR] [--count 500] [--cache DIR] [--json OUT.json]
+
+Precision and recall (Kynkaanniemi et al. 2019, k = 3): each set's manifold is the union of balls around
+its points reaching their k-th nearest neighbour; precision is the share of generated avatars inside the
+real manifold, recall the share of real avatars inside the generated one. Real = `count` held-out wardrobe
+avatars, seeds HELD_OUT_SEED.. (never trained on: training uses seeds 0..N-1 with N in the thousands).
+
+Feature space: the attribute maps themselves, coarsened. Every avatar's maps share one UV layout, so a map
+texel means the same body spot for every avatar and maps compare texel by texel, which natural images need
+a learned embedding (the paper's VGG-16) for; no pretrained network is needed, or fits this domain.
+Per layer, the maps are area-averaged to 16 x 16 and give opacity and opacity-premultiplied colour (what
+is worn where, and in which colour: a 2-3 cm patch on the body), and the six body-shape parameters are added,
+scaled by 4 so that a full change of one (0 -> 1) weighs like a garment block changing colour. Fine texture
+and texel noise are deliberately left out; a blotchy, mixed-up garment is not: it moves the block colours.
+
+Four-layer validity: a sample has four plausible layers when each of top, bottom, hair and shoes is
+plausible: its coverage (share of chart texels with opacity > 0.5) lies within the 0.5..99.5 percentile range
+of the held-out avatars' and its semi-transparent share (texels with 0.1 < opacity < 0.9, per covered
+texel) is at most the held-out 99.5th percentile. A layer the wardrobe may leave off (no top, bald) may be
+absent, since the held-out range then reaches zero coverage; a ghostly half-present layer is not plausible.
+
+The same numbers for `count` real training avatars (seeds 0..count-1) against the held-out ones give the
+metric's ceiling: two samples of the same distribution do not score 1.0 with 500 points.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from core.generator import Generator  # noqa: E402
+from core.generator.dataset import LAYERS, build_training_set, load_training_set  # noqa: E402
+from core.generator.training import dequantize  # noqa: E402
+
+HELD_OUT_SEED = 1_000_000
+K = 3
+GRID = 16
+SHAPE_WEIGHT = 4.0
+GARMENTS = ("top", "bottom", "hair", "shoes")
+
+
+def features(maps: torch.Tensor, shapes: torch.Tensor) -> torch.Tensor:
+    """(N, L, 9, R, R) maps and (N, S) shapes -> (N, D) features (see the module docstring)."""
+    n, layers = maps.shape[:2]
+    opacity = maps[:, :, 0:1]
+    blocks = torch.cat([opacity, opacity * maps[:, :, 1:4]], 2).reshape(n * layers, 4, *maps.shape[3:])
+    coarse = F.adaptive_avg_pool2d(blocks, GRID).reshape(n, -1)
+    return torch.cat([coarse, SHAPE_WEIGHT * shapes], 1)
+
+
+def layer_stats(maps: torch.Tensor, masks: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """Per avatar and garment layer: coverage and semi-transparent share, (N, 4) each."""
+    coverage, ghost = [], []
+    for name in GARMENTS:
+        i = LAYERS.index(name)
+        m = masks[i]
+        o = maps[:, i, 0][:, m]
+        c = (o > 0.5).float().mean(1)
+        coverage.append(c)
+        ghost.append(((o > 0.1) & (o < 0.9)).float().mean(1) / c.clamp_min(0.01))
+    return torch.stack(coverage, 1).numpy(), torch.stack(ghost, 1).numpy()
+
+
+def knn_radii(x: torch.Tensor) -> torch.Tensor:
+    d = torch.cdist(x, x)
+    return d.kthvalue(K + 1, dim=1).values  # +1: the point itself is at distance 0
+
+
+def precision_recall(real: torch.Tensor, fake: torch.Tensor) -> tuple[float, float]:
+    """k-NN precision and recall (Kynkaanniemi et al. 2019)."""
+    real_r, fake_r = knn_radii(real), knn_radii(fake)
+    d = torch.cdist(fake, real)  # (fake, real)
+    precision = (d <= real_r[None]).any(1).float().mean().item()
+    recall = (d.T <= fake_r[None]).any(1).float().mean().item()
+    return precision, recall
+
+
+def validity(coverage: np.ndarray, ghost: np.ndarray, ref_cov: np.ndarray, ref_ghost: np.ndarray) -> dict:
+    lo, hi = np.percentile(ref_cov, 0.5, axis=0), np.percentile(ref_cov, 99.5, axis=0)
+    ghost_hi = np.percentile(ref_ghost, 99.5, axis=0)
+    ok = (coverage >= lo) & (coverage <= hi) & (ghost <= ghost_hi)
+    return {"four_layers": float(ok.all(1).mean()), **{name: float(ok[:, j].mean()) for j, name in enumerate(GARMENTS)}}
+
+
+def summarize(maps: torch.Tensor, shapes: torch.Tensor, masks: torch.Tensor) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
+    """Features, coverage and semi-transparent share of a chunk of avatars."""
+    return (features(maps, shapes), *layer_stats(maps, masks))
+
+
+def real_set(cache: Path, name: str, seeds: range, workers: int, chunk: int = 50):
+    """Summaries of wardrobe avatars `seeds` (painted once into `cache`), and the layers' chart masks."""
+    folder = cache / name
+    if not (folder / "info.json").is_file():
+        from core.body import load_body
+
+        print(f"painting {len(seeds)} wardrobe avatars ({name})", file=sys.stderr)
+        build_training_set(load_body("anny"), seeds, 256, folder, workers)
+    data = load_training_set(folder)
+    masks = torch.from_numpy(data.masks)
+    parts = [summarize(dequantize(torch.from_numpy(np.asarray(data.maps[i:i + chunk]))),
+                       torch.from_numpy(data.shapes[i:i + chunk]), masks) for i in range(0, len(data), chunk)]
+    return _join(parts), masks
+
+
+def generated_set(generator: Generator, count: int, steps: int | None, masks: torch.Tensor, batch: int = 25):
+    """Summaries of the generator's samples for seeds 0..count-1."""
+    parts = []
+    for start in range(0, count, batch):
+        seeds = list(range(start, min(count, start + batch)))
+        decoded = generator.decode(generator.sample(seeds, steps=steps))
+        maps = torch.stack([torch.stack([d.maps[n] for n in LAYERS]) for d in decoded])
+        shapes = torch.tensor([[d.shape[n] for n in generator.config.shape_names] for d in decoded])
+        parts.append(summarize(maps, shapes, masks))
+        print(f"\rsampled {start + len(seeds)}/{count}", end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    return _join(parts)
+
+
+def _join(parts):
+    return torch.cat([p[0] for p in parts]), np.concatenate([p[1] for p in parts]), np.concatenate([p[2] for p in parts])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--checkpoint", type=Path, help="generator checkpoint folder (default: the shipped one)")
+    parser.add_argument("--count", type=int, default=500)
+    parser.add_argument("--steps", type=int, help="DDIM steps (default: the checkpoint's)")
+    parser.add_argument("--cache", type=Path, default=Path("out/quality"), help="where the real sets are kept")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--json", type=Path, help="also write the numbers here")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    generator = Generator.load(args.checkpoint)
+    held, masks = real_set(args.cache, "held_out", range(HELD_OUT_SEED, HELD_OUT_SEED + args.count), args.workers)
+    train, _ = real_set(args.cache, "train", range(args.count), args.workers)
+    fake = generated_set(generator, args.count, args.steps, masks)
+    result = {"count": args.count, "k": K, "held_out_seeds": [HELD_OUT_SEED, HELD_OUT_SEED + args.count - 1],
+              "steps": args.steps or generator.config.diffusion.sample_steps}
+    for name, (f, coverage, ghost) in {"generated": fake, "training_avatars": train}.items():
+        p, r = precision_recall(held[0], f)
+        result[name] = {"precision": round(p, 3), "recall": round(r, 3),
+                        "validity": {k: round(v, 3) for k, v in validity(coverage, ghost, held[1], held[2]).items()}}
+    result["seconds"] = round(time.perf_counter() - started)
+    print(json.dumps(result, indent=1))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

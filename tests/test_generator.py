@@ -1,0 +1,126 @@
+"""The generation core on a CPU: the shipped checkpoint, seeds, interpolation, bad checkpoints, training."""
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+
+import pytest
+import torch
+
+from core.errors import AvatarStudioError
+from core.generator import DEFAULT_CHECKPOINT, Generator, SamplingCancelled
+from core.generator.checkpoint import CONFIG_NAME, WEIGHTS_NAME
+from core.templates import TEMPLATE_VERSION
+
+STEPS = 3  # few denoising steps keep the tests fast; determinism does not depend on the count
+
+
+@pytest.fixture(scope="module")
+def generator():
+    return Generator.load()
+
+
+def test_shipped_checkpoint_loads_on_cpu(generator):
+    assert generator.device.type == "cpu"
+    assert generator.config.body_model == "anny" and generator.config.template_version == TEMPLATE_VERSION
+    assert generator.latent_shape == (12, 64, 192)
+    assert generator.config.diffusion.sample_steps <= 25
+    assert (DEFAULT_CHECKPOINT / WEIGHTS_NAME).stat().st_size <= 40 * 2**20
+
+
+def test_same_seed_same_avatar_and_seeds_differ(generator, anny_body):
+    a, again, b = generator.sample(7, steps=STEPS), generator.sample(7, steps=STEPS), generator.sample(8, steps=STEPS)
+    assert torch.equal(a, again)
+    da, db = generator.decode(a), generator.decode(b)
+    assert all(torch.equal(da.maps[n], generator.decode(again).maps[n]) for n in da.maps)
+    assert set(da.maps) == {"body", "top", "bottom", "hair", "shoes"} and da.maps["top"].shape == (9, 256, 256)
+    assert set(da.shape) == set(generator.config.shape_names)
+    rgb_change = sum((da.maps[n][1:4] - db.maps[n][1:4]).abs().mean() for n in da.maps) / len(da.maps)
+    assert rgb_change > 0.02
+    avatar = generator.avatar_from_latent(a, anny_body, seed=7)
+    assert avatar.seed == 7 and len(avatar.gaussians) > 50_000
+    assert set(avatar.gaussians.layer_counts()) == {"body", "top", "bottom", "hair", "shoes"}
+
+
+def test_interpolation_endpoints_are_the_samples(generator):
+    assert torch.equal(generator.interpolate(3, 11, 0.0, steps=STEPS), generator.sample(3, steps=STEPS))
+    strip, batch = generator.interpolate(3, 11, [0.0, 1.0], steps=STEPS), generator.sample([3, 11], steps=STEPS)
+    assert torch.equal(strip, batch)
+
+
+def test_progress_and_cancel_from_a_worker_thread(generator):
+    seen, result = [], {}
+
+    def work():
+        result["latent"] = generator.sample(5, steps=STEPS, progress=lambda i, n: seen.append((i, n)))
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    assert seen == [(i, STEPS) for i in range(1, STEPS + 1)] and result["latent"].shape == (12, 64, 192)
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(SamplingCancelled):
+        generator.sample(5, steps=STEPS, cancel=stop.is_set)
+
+
+def _copy_checkpoint(tmp_path):
+    folder = tmp_path / "ckpt"
+    shutil.copytree(DEFAULT_CHECKPOINT, folder)
+    (folder / WEIGHTS_NAME).chmod(0o644)
+    return folder
+
+
+def _one_line_error(folder) -> str:
+    with pytest.raises(AvatarStudioError) as info:
+        Generator.load(folder)
+    message = str(info.value)
+    assert "\n" not in message
+    return message
+
+
+def test_bad_checkpoints_are_refused_in_one_line(tmp_path):
+    assert "no generator checkpoint" in _one_line_error(tmp_path / "missing")
+    folder = _copy_checkpoint(tmp_path)
+    weights = folder / WEIGHTS_NAME
+    blob = weights.read_bytes()
+    weights.write_bytes(blob[: len(blob) // 2])
+    assert "truncated" in _one_line_error(folder)
+    weights.write_bytes(blob[:-1] + bytes([blob[-1] ^ 0xFF]))
+    assert "SHA-256" in _one_line_error(folder)
+    weights.write_bytes(blob)
+    config = json.loads((folder / CONFIG_NAME).read_text())
+    (folder / CONFIG_NAME).write_text(json.dumps({**config, "template_version": TEMPLATE_VERSION + 1}))
+    assert "template version" in _one_line_error(folder)
+    (folder / CONFIG_NAME).write_text(json.dumps({**config, "model": {**config["model"], "unet_channels": [32, 64, 96]}}))
+    assert "do not fit" in _one_line_error(folder)
+    (folder / CONFIG_NAME).write_text("{not json")
+    assert "unreadable" in _one_line_error(folder)
+
+
+def test_a_body_of_another_model_is_refused(generator):
+    class OtherBody:
+        name = "smplx"
+
+    with pytest.raises(AvatarStudioError, match="trained for body model 'anny'"):
+        generator.avatar_from_latent(torch.zeros(generator.latent_shape), OtherBody())
+
+
+def test_tiny_training_learns_writes_and_resumes(tmp_path, anny_body):
+    from core.generator.dataset import build_training_set
+    from core.generator.training import PRESETS, TrainConfig, train
+
+    data = build_training_set(anny_body, range(4), PRESETS["tiny"].map_resolution, tmp_path / "data")
+    assert data.maps.shape == (4, 5, 9, 64, 64) and data.shapes.shape == (4, 6)
+    cfg = TrainConfig(steps=40, batch=4, diffusion_batch=8, warmup=5, log_every=10, checkpoint_every=20,
+                      state_every=20, latent_lr=0.05, lr=2e-3)
+    out = tmp_path / "run"
+    first = train(out, data, PRESETS["tiny"], cfg, progress=False)
+    reconstruction = [h["opacity"] + h["rgb"] + h["geometry"] for h in first.history]
+    assert reconstruction[-1] < reconstruction[0]
+    for name in (WEIGHTS_NAME, CONFIG_NAME, "loss.png", "losses.csv", "state/trainer.pt", "state/latents-0-of-1.pt"):
+        assert (out / name).is_file(), name
+    assert Generator.load(out).sample(0, steps=2).shape == PRESETS["tiny"].plane_shape
+    resumed = train(out, data, PRESETS["tiny"], TrainConfig(**{**cfg.__dict__, "steps": 50}), progress=False)
+    assert resumed.step == 50 and [h["step"] for h in resumed.history] == [10, 20, 30, 40, 50]
