@@ -29,3 +29,14 @@ def avatar(anny_body):
     from core.default_avatar import default_avatar
 
     return default_avatar(anny_body, seed=0)
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Painting and decoding are elementwise work on ~100k texels: a second thread only contends."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -10,13 +10,7 @@ from core.attribute_maps import (MAP_RESOLUTION, NUM_CHANNELS, OFFSET, OPACITY, 
 from core.avatar import VISIBLE_OPACITY
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """Painting and decoding are elementwise work on ~100k texels: a second thread only contends."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -113,8 +113,8 @@ def test_tiny_training_learns_writes_and_resumes(tmp_path, anny_body):
 
     data = build_training_set(anny_body, range(4), PRESETS["tiny"].map_resolution, tmp_path / "data")
     assert data.maps.shape == (4, 5, 9, 64, 64) and data.shapes.shape == (4, 6)
-    cfg = TrainConfig(steps=40, batch=4, diffusion_batch=8, warmup=5, log_every=10, checkpoint_every=20,
-                      state_every=20, latent_lr=0.05, lr=2e-3)
+    cfg = TrainConfig(steps=20, batch=4, diffusion_batch=4, warmup=2, log_every=5, checkpoint_every=10,
+                      state_every=10, latent_lr=0.05, lr=2e-3)
     out = tmp_path / "run"
     first = train(out, data, PRESETS["tiny"], cfg, progress=False)
     reconstruction = [h["opacity"] + h["rgb"] + h["geometry"] for h in first.history]
@@ -122,5 +122,5 @@ def test_tiny_training_learns_writes_and_resumes(tmp_path, anny_body):
     for name in (WEIGHTS_NAME, CONFIG_NAME, "loss.png", "losses.csv", "state/trainer.pt", "state/latents-0-of-1.pt"):
         assert (out / name).is_file(), name
     assert Generator.load(out).sample(0, steps=2).shape == PRESETS["tiny"].plane_shape
-    resumed = train(out, data, PRESETS["tiny"], TrainConfig(**{**cfg.__dict__, "steps": 50}), progress=False)
-    assert resumed.step == 50 and [h["step"] for h in resumed.history] == [10, 20, 30, 40, 50]
+    resumed = train(out, data, PRESETS["tiny"], TrainConfig(**{**cfg.__dict__, "steps": 25}), progress=False)
+    assert resumed.step == 25 and [h["step"] for h in resumed.history] == [5, 10, 15, 20, 25]

@@ -26,13 +26,7 @@ def _find_seed(predicate) -> int:
     return next(seed for seed in range(10_000) if predicate(sample(seed)))
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """Painting and decoding are elementwise work on ~100k texels: a second thread only contends."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
