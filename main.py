@@ -23,7 +23,8 @@ def _add_avatar_options(p: argparse.ArgumentParser, wardrobe: bool = False) -> N
         who.add_argument("--wardrobe", type=int, metavar="SEED",
                          help="a synthetic-wardrobe avatar instead: dressed and shaped by SEED")
         who.add_argument("--plain", type=int, metavar="SEED",
-                         help="the plain seeded default avatar instead (no generator)")
+                         help="the plain seeded default avatar instead (no generator; what --seed gives on a body "
+                              "the generator was not trained for)")
         g.add_argument("--interp", type=int, metavar="B",
                        help="with --seed A: the generator's interpolation from seed A to seed B, at --t")
         g.add_argument("--t", type=float, default=0.5, help="interpolation position, 0 = A .. 1 = B (default 0.5)")
@@ -139,6 +140,8 @@ def load_avatar(args: argparse.Namespace):
     interp = getattr(args, "interp", None)
     if interp is not None and (args.wardrobe is not None or args.plain is not None):
         raise AvatarStudioError("--interp B interpolates generator seeds: use it with --seed A")
+    if interp is not None and not 0.0 <= args.t <= 1.0:
+        raise AvatarStudioError(f"--t {args.t}: the interpolation position must be 0..1")
     body = load_body(args.body, args.body_dir, args.gender)
     if getattr(args, "wardrobe", None) is not None:
         from core.wardrobe import wardrobe_avatar
@@ -148,15 +151,16 @@ def load_avatar(args: argparse.Namespace):
         return default_avatar(body, seed=args.plain)
     from core.generator import Generator
 
-    if not Generator.shipped():
+    generator = Generator.load() if Generator.shipped() else None
+    if generator is None or generator.config.body_model != body.name:
         if interp is not None:
-            raise AvatarStudioError("--interp needs the trained generator (assets/generator), which is not installed")
+            raise AvatarStudioError("--interp needs a trained generator for this body model (assets/generator)")
+        if generator is not None:
+            print(f"avatar-studio: the generator is trained for --body {generator.config.body_model}; "
+                  f"--seed {args.seed} gives the plain seeded avatar on {body.name}", file=sys.stderr)
         return default_avatar(body, seed=args.seed)
-    generator = Generator.load()
     steps = getattr(args, "steps", None)
     if interp is not None:
-        if not 0.0 <= args.t <= 1.0:
-            raise AvatarStudioError(f"--t {args.t}: the interpolation position must be 0..1")
         latent = generator.interpolate(args.seed, interp, args.t, steps=steps)
     else:
         latent = generator.sample(args.seed, steps=steps)

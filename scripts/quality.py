@@ -1,6 +1,8 @@
 """Sample quality of a generator checkpoint: k-NN precision and recall and the four-layer validity rate.
 
     python scripts/quality.py [--checkpoint DIR] [--count 500] [--cache DIR] [--json OUT.json]
+    python scripts/quality.py --speed       # seconds from a seed to an avatar on this CPU
+    python scripts/quality.py --interp A B [A2 B2 ...] [--strip PNG]   # interpolation smoothness, strip
 
 Precision and recall (Kynkaanniemi et al. 2019, k = 3): each set's manifold is the union of balls around
 its points reaching their k-th nearest neighbour; precision is the share of generated avatars inside the
@@ -93,8 +95,12 @@ def validity(coverage: np.ndarray, ghost: np.ndarray, ref_cov: np.ndarray, ref_g
 
 
 def summarize(maps: torch.Tensor, shapes: torch.Tensor, masks: torch.Tensor) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
-    """Features, coverage and semi-transparent share of a chunk of avatars."""
-    return (features(maps, shapes), *layer_stats(maps, masks))
+    """Features, coverage and semi-transparent share of a chunk of avatars.
+
+    Texels off the charts are zeroed first: no Gaussian reads them, the wardrobe leaves them 0 and a
+    decoder writes whatever there, which would otherwise dominate the distances.
+    """
+    return (features(maps * masks[None, :, None], shapes), *layer_stats(maps, masks))
 
 
 def real_set(cache: Path, name: str, seeds: range, workers: int, chunk: int = 50):
@@ -107,7 +113,7 @@ def real_set(cache: Path, name: str, seeds: range, workers: int, chunk: int = 50
         build_training_set(load_body("anny"), seeds, 256, folder, workers)
     data = load_training_set(folder)
     masks = torch.from_numpy(data.masks)
-    parts = [summarize(dequantize(torch.from_numpy(np.asarray(data.maps[i:i + chunk]))),
+    parts = [summarize(dequantize(torch.from_numpy(np.array(data.maps[i:i + chunk]))),
                        torch.from_numpy(data.shapes[i:i + chunk]), masks) for i in range(0, len(data), chunk)]
     return _join(parts), masks
 
@@ -130,6 +136,72 @@ def _join(parts):
     return torch.cat([p[0] for p in parts]), np.concatenate([p[1] for p in parts]), np.concatenate([p[2] for p in parts])
 
 
+def speed(generator: Generator, repeats: int = 3) -> dict:
+    """Seconds from a seed to a built avatar (sample at default steps, decode, Gaussians on the decoded
+    shape) on this CPU, per torch thread count: the median and the best of `repeats` seeds. The shape
+    differs per seed, so each build includes the body's rest mesh and templates for it."""
+    from core.body import load_body
+
+    body = load_body("anny")
+    generator.avatar_from_latent(generator.sample(0, steps=1), body)  # first-use caches (reference charts)
+    result = {}
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        times = []
+        for seed in range(1, repeats + 1):
+            started = time.perf_counter()
+            generator.avatar_from_latent(generator.sample(seed), body, seed=seed)
+            times.append(time.perf_counter() - started)
+        result[f"{threads}_threads"] = {"median_s": round(float(np.median(times)), 2), "best_s": round(min(times), 2)}
+    return result
+
+
+def interpolation_smoothness(generator: Generator, pairs: list[tuple[int, int]], points: int = 9) -> dict:
+    """Noise slerp + resampling against a plain lerp of the two latents, on a grid of `points` t values.
+
+    step: mean change of the decoded maps (opacity and colour over the charts) between neighbouring t;
+    pop = largest step / mean step along a path (1 = even change, large = a jump); ghost = share of the
+    garment layers' texels that are semi-transparent (0.1 < opacity < 0.9) at t = 0.5, i.e. a half-present layer.
+    """
+    ts = [i / (points - 1) for i in range(points)]
+    out = {"noise_slerp": {"pop": [], "ghost": []}, "latent_lerp": {"pop": [], "ghost": []}}
+    for a, b in pairs:
+        za, zb = generator.sample(a), generator.sample(b)
+        paths = {"noise_slerp": generator.interpolate(a, b, ts),
+                 "latent_lerp": torch.stack([(1 - t) * za + t * zb for t in ts])}
+        for name, latents in paths.items():
+            decoded = generator.decode(latents)
+            maps = torch.stack([torch.cat([d.maps[n][:4] for n in LAYERS]) for d in decoded])
+            steps = (maps[1:] - maps[:-1]).abs().mean(dim=(1, 2, 3))
+            out[name]["pop"].append(float(steps.max() / steps.mean()))
+            mid = decoded[points // 2].maps
+            o = torch.cat([mid[n][0].flatten() for n in GARMENTS])
+            out[name]["ghost"].append(float(((o > 0.1) & (o < 0.9)).float().mean()))
+    return {name: {k: round(float(np.mean(v)), 3) for k, v in d.items()} | {"worst_pop": round(max(d["pop"]), 3)}
+            for name, d in out.items()}
+
+
+def strip(generator: Generator, a: int, b: int, path: Path, ts=(0.0, 0.25, 0.5, 0.75, 1.0), size=(192, 384)) -> None:
+    """A front-view PNG of the interpolation from seed a to seed b at `ts` (relaxed pose, one framing)."""
+    import imageio.v3 as iio
+
+    from core.body import load_body
+    from core.pose import Pose
+    from viewer.camera import OrbitCamera
+    from viewer.gl_renderer import GLSplatRenderer
+
+    body, renderer = load_body("anny"), GLSplatRenderer()
+    latents = generator.interpolate(a, b, list(ts))
+    cells = []
+    for latent in latents:
+        g = generator.avatar_from_latent(latent, body).posed(Pose.preset("relaxed"))
+        camera = OrbitCamera()
+        camera.frame([-0.45, 0.0, -0.12], [0.45, 1.9, 0.12], size[0] / size[1])
+        renderer.set_gaussians(g.means, g.quats, g.scales, g.opacities, g.colors)
+        cells.append(renderer.render(camera, *size, background=(0.16, 0.16, 0.18, 1.0)))
+    iio.imwrite(path, np.concatenate(cells, 1))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--checkpoint", type=Path, help="generator checkpoint folder (default: the shipped one)")
@@ -138,9 +210,24 @@ def main() -> int:
     parser.add_argument("--cache", type=Path, default=Path("out/quality"), help="where the real sets are kept")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--json", type=Path, help="also write the numbers here")
+    parser.add_argument("--speed", action="store_true", help="only time seed -> avatar on this CPU")
+    parser.add_argument("--interp", type=int, nargs="+", metavar="SEED",
+                        help="only compare interpolation methods on these seed pairs (A1 B1 A2 B2 ...)")
+    parser.add_argument("--strip", type=Path, metavar="PNG", help="with --interp A B: render the t = 0..1 strip here")
     args = parser.parse_args()
     started = time.perf_counter()
     generator = Generator.load(args.checkpoint)
+    if args.speed:
+        import os
+
+        print(json.dumps({**speed(generator), "load_average": os.getloadavg()}, indent=1))
+        return 0
+    if args.interp:
+        pairs = list(zip(args.interp[::2], args.interp[1::2]))
+        if args.strip:
+            strip(generator, *pairs[0], args.strip)
+        print(json.dumps({"pairs": pairs, **interpolation_smoothness(generator, pairs)}, indent=1))
+        return 0
     held, masks = real_set(args.cache, "held_out", range(HELD_OUT_SEED, HELD_OUT_SEED + args.count), args.workers)
     train, _ = real_set(args.cache, "train", range(args.count), args.workers)
     fake = generated_set(generator, args.count, args.steps, masks)

@@ -234,8 +234,10 @@ class Trainer:
         self.nets = self.nets.to(device)
         if self.cuda:
             self.nets = self.nets.to(memory_format=torch.channels_last)
-        self.ddp = DistributedDataParallel(self.nets, device_ids=[device.index] if self.cuda else None,
-                                           broadcast_buffers=False) if env.world > 1 else self.nets
+        # Buffers (latent statistics) are the same on every process (all-reduced), so DDP's per-forward
+        # broadcast of rank 0's copy changes nothing.
+        self.ddp = DistributedDataParallel(self.nets, device_ids=[device.index] if self.cuda else None
+                                           ) if env.world > 1 else self.nets
         c, h, w = model.plane_shape
         self.latents = nn.Embedding(len(own), c * h * w, sparse=True).to(device)
         nn.init.normal_(self.latents.weight, std=cfg.latent_init_std)
