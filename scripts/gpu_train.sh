@@ -6,8 +6,10 @@
 #       paints wardrobe seeds 0..AVATARS-1 into .gen_box/data on all cores when missing, trains or resumes
 #       .gen_box/run (a planned STEPS-step schedule) until BUDGET_S seconds after the script started, less
 #       what the rest needs, benchmarks batched sampling, and copies the checkpoint, loss plot, losses, the
-#       log and a few training latents into $OUT. .gen_box survives between calls while the box stays warm,
-#       so a second call resumes the same run.
+#       log and a few training latents into $OUT.
+#       Plan each call as a whole run: on 2026-11-21 a second call to a still-warm box found .gen_box gone
+#       (the multi-GB resume state cannot come back through $OUT either). To go on from an earlier call,
+#       carry its checkpoint and set GEN_INIT: decoder and denoiser continue, latents start afresh.
 # GEN_DEVICE, GEN_PRESET and GEN_BATCH (default cuda, default, 32) let the same script run a tiny dry run on a CPU;
 # GEN_INIT names a checkpoint folder to warm-start decoder and denoiser from (avatar-studio train --init).
 set -euo pipefail

@@ -10,14 +10,16 @@ latent sits over the same chart texels of the panel's layers and a conv decoder 
 
 Decoder: per panel (panels folded into the batch, one shared trunk, a learned positional map per panel so
 the trunk knows which chart and where): a geometry trunk reading the geometry channels and a texture trunk
-reading all channels (colour depends on where a garment ends), conv 7x7 -> residual blocks -> x2 upsample
+reading all channels (colour depends on where a garment ends), conv 3x3 -> residual blocks -> x2 upsample
 -> residual block -> per-layer 3x3 heads with a x2 pixel shuffle to the map resolution (4 x latent size):
-sharp 2x2 sub-texel edges without a full-resolution conv. Output: raw per-layer maps (B, 9, R, R) whose
+sharp 2x2 sub-texel edges without a full-resolution conv (LayerAvatar's 7x7 stem and full-resolution heads
+cost more than a 2-core CPU can spend per avatar). Output: raw per-layer maps (B, 9, R, R) whose
 opacity and colour are logits and geometry is normalised (`activate` applies the attribute-map activations),
 and the body shape (Anny phenotype, 0..1) from the pooled body panel.
 
 Denoiser: a time-conditioned UNet over the whole plane (panels see each other: skirts go with long hair),
-with self-attention at the two coarsest levels, sinusoidal time embedding and a learned positional map.
+working on 2 x 2 patches of it (DiT's patchify; the CPU budget of 20 steps in ~2 s), with self-attention at
+the two coarsest levels, sinusoidal time embedding and a learned positional map.
 """
 from __future__ import annotations
 
@@ -28,11 +30,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from core.attribute_maps import NUM_CHANNELS, OFFSET, OPACITY, RGB
+from core.attribute_maps import NUM_CHANNELS, OFFSET, OPACITY, RGB, STRETCH, THICKNESS
 
 PANEL_LAYERS: tuple[tuple[str, ...], ...] = (("body",), ("hair", "shoes"), ("top", "bottom"))
-GEOMETRY_OUT = (OPACITY, OFFSET, 5, 6, 7, 8)  # map channels the geometry trunk predicts
-TEXTURE_OUT = (1, 2, 3)  # rgb
+GEOMETRY_OUT = (OPACITY, OFFSET, *range(STRETCH.start, STRETCH.stop), THICKNESS)  # the geometry trunk's channels
+TEXTURE_OUT = tuple(range(RGB.start, RGB.stop))  # the texture trunk's
 OFFSET_SCALE = 0.02  # metres: the decoder predicts offset / OFFSET_SCALE (wardrobe offsets are ~1-3 cm)
 
 

@@ -36,8 +36,6 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Callable
-
 import numpy as np
 import torch
 import torch.distributed as dist
@@ -340,7 +338,7 @@ class Trainer:
         self.nets.latent_mean.mul_(m).add_((1 - m) * mean)
         self.nets.latent_std.mul_(m).add_((1 - m) * std)
 
-    def train_step(self) -> dict[str, float]:
+    def train_step(self) -> dict[str, torch.Tensor]:
         cfg, device = self.cfg, self.env.device
         index = torch.randint(0, len(self.own), (cfg.batch,), device=device, generator=self.generator)
         c, h, w = self.model_cfg.plane_shape
@@ -386,7 +384,7 @@ class Trainer:
         return {**{k: v.detach() for k, v in terms.items()}, "total": total.detach()}
 
     def run(self, body_model: str, body_identity: str, shape_names: list[str], minutes: float | None = None,
-            progress: bool = True, on_log: Callable[[dict], None] | None = None) -> None:
+            progress: bool = True) -> None:
         """Train to cfg.steps (or until `minutes` pass), checkpointing every cfg.checkpoint_every steps and at the end."""
         start = run_start = time.perf_counter()
         window: list[dict[str, torch.Tensor]] = []
@@ -410,8 +408,6 @@ class Trainer:
                 window = []
                 rate = (self.step - last_step) / max(now - last_time, 1e-9)
                 last_step, last_time = self.step, now
-                if on_log:
-                    on_log(record)
             if progress and self.env.main and now - last_print > refresh:
                 loss = self.history[-1]["total"] if self.history else float("nan")
                 print(_progress_line(self.step, self.cfg.steps, rate, loss), end=end, file=sys.stderr, flush=True)
