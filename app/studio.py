@@ -417,10 +417,9 @@ class Studio:
         """Worker, first task: one torch thread beside software GL (viewer.gl_renderer.share_cores_with_software_gl),
         from the start rather than from the first render: the first sample is where it counts (the
         model's denoising measured 1 s a step on two threads under load, 0.2 s on one)."""
-        import torch
+        from viewer.gl_renderer import share_cores_with_software_gl
 
-        if "llvmpipe" in self.renderer_name.lower():
-            torch.set_num_threads(1)
+        share_cores_with_software_gl(self.renderer_name)
 
     def _load_body(self, ctx: TaskContext) -> BodyModel:
         """Worker: the body model the studio was started with (Anny's first build takes minutes)."""

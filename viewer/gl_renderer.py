@@ -262,11 +262,13 @@ class GLSplatRenderer:
         return accum, accum_fbo, output_fbo
 
 
-def share_cores_with_software_gl(ctx: moderngl.Context) -> None:
+def share_cores_with_software_gl(gl: moderngl.Context | str) -> None:
     """Give torch one thread when GL itself runs on the CPU (Mesa llvmpipe).
 
     llvmpipe rasterises on every core; torch's thread pool then fights it for them, and CPU
     skinning measured 25 ms on one thread but 220 ms on two while rendering (2-core machine).
+    `gl` is a context or its GL_RENDERER string (a worker thread must not query a context).
     """
-    if "llvmpipe" in ctx.info.get("GL_RENDERER", "").lower():
+    name = gl if isinstance(gl, str) else gl.info.get("GL_RENDERER", "")
+    if "llvmpipe" in name.lower():
         torch.set_num_threads(1)
