@@ -12,6 +12,8 @@
 #       carry its checkpoint and set GEN_INIT: decoder and denoiser continue, latents start afresh.
 # GEN_DEVICE, GEN_PRESET and GEN_BATCH (default cuda, default, 32) let the same script run a tiny dry run on a CPU;
 # GEN_INIT names a checkpoint folder to warm-start decoder and denoiser from (avatar-studio train --init).
+# GEN_GPUS (default: every GPU the box has) > 1 trains with torchrun, one process per GPU (DDP); the learning-rate
+# schedule follows the time budget when that runs out before STEPS, so a cut run still ends decayed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:?usage: gpu_train.sh prepare | train BUDGET_S STEPS AVATARS}
@@ -40,7 +42,15 @@ fi
 left=$(( budget - ($(date +%s) - start) - 80 ))
 minutes=$(python3 -c "print(round(max(0.5, $left / 60), 2))")
 echo "training for $minutes minutes"
-python3 main.py train --out .gen_box/run --data .gen_box/data --steps "$steps" --batch "$batch" \
+gpus=${GEN_GPUS:-$( [ "$device" = cuda ] && python3 -c "import torch; print(torch.cuda.device_count())" || echo 1)}
+launch="python3"
+if [ "$gpus" -gt 1 ]; then
+    # NVLink multicast stays off on shared hosts (device README).
+    export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1 OMP_NUM_THREADS=4
+    launch="python3 -m torch.distributed.run --standalone --nproc_per_node $gpus"
+fi
+echo "training on $gpus GPU(s)"
+$launch main.py train --out .gen_box/run --data .gen_box/data --steps "$steps" --batch "$batch" \
     --device "$device" --preset "$preset" --minutes "$minutes" ${GEN_INIT:+--init "$GEN_INIT"}
 python3 - "$device" <<'PY'
 import json, sys, time, torch

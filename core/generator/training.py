@@ -86,11 +86,16 @@ class TrainConfig:
     log_every: int = 25
     seed: int = 0
 
-    def lr_factor(self, step: int) -> float:
-        """Warm-up then cosine decay, as a factor of the base learning rates."""
+    def lr_factor(self, step: int, time_fraction: float = 0.0) -> float:
+        """Warm-up then cosine decay, as a factor of the base learning rates.
+
+        time_fraction: the share of a wall-clock budget already spent. The decay follows whichever of steps
+        and time runs out first, so a run cut by its time budget still ends on a low learning rate instead
+        of stopping mid-schedule (a lent GPU gives minutes, not steps).
+        """
         if step < self.warmup:
             return (step + 1) / self.warmup
-        progress = min(1.0, (step - self.warmup) / max(1, self.steps - self.warmup))
+        progress = min(1.0, max((step - self.warmup) / max(1, self.steps - self.warmup), time_fraction))
         return self.final_lr_fraction + (1 - self.final_lr_fraction) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
@@ -245,6 +250,7 @@ class Trainer:
         self.schedule = Schedule(DiffusionConfig(), device)
         self.step = 0
         self.elapsed = 0.0
+        self.time_fraction = 0.0  # of run()'s minutes, agreed by all processes at each log step
         self.history: list[dict] = []
         self.generator = torch.Generator(device=device).manual_seed(cfg.seed * 1000 + env.rank)
 
@@ -368,7 +374,7 @@ class Trainer:
         terms["diffusion"] = ((v.float() - v_target).square().mean(dim=(1, 2, 3)) * v_weight).mean()
         weights = {k: getattr(cfg, f"w_{k}") for k in LOSS_TERMS}
         total = sum(weights[k] * terms[k] for k in LOSS_TERMS)
-        factor = cfg.lr_factor(self.step)
+        factor = cfg.lr_factor(self.step, self.time_fraction)
         for group in self.optimizer.param_groups:
             group["lr"] = cfg.lr * factor
         for group in self.latent_optimizer.param_groups:
@@ -412,7 +418,14 @@ class Trainer:
                 loss = self.history[-1]["total"] if self.history else float("nan")
                 print(_progress_line(self.step, self.cfg.steps, rate, loss), end=end, file=sys.stderr, flush=True)
                 last_print = now
-            out_of_time = minutes is not None and now - run_start > minutes * 60
+            if minutes is not None and self.step % self.cfg.log_every == 0:
+                # Every process must stop at the same step (DDP would hang) and use the same learning
+                # rate, so the slowest clock decides, agreed at log steps.
+                fraction = torch.tensor([(now - run_start) / (minutes * 60)], device=self.env.device)
+                if self.env.world > 1:
+                    dist.all_reduce(fraction, op=dist.ReduceOp.MAX)
+                self.time_fraction = float(fraction)
+            out_of_time = self.time_fraction >= 1.0
             last = self.step == self.cfg.steps or out_of_time
             if self.step % self.cfg.checkpoint_every == 0 or last:
                 self.elapsed += now - start
