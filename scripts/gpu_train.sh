@@ -14,6 +14,8 @@
 # GEN_INIT names a checkpoint folder to warm-start decoder and denoiser from (avatar-studio train --init).
 # GEN_GPUS (default: every GPU the box has) > 1 trains with torchrun, one process per GPU (DDP); the learning-rate
 # schedule follows the time budget when that runs out before STEPS, so a cut run still ends decayed.
+# GEN_QUALITY=1 scores the new checkpoint with scripts/quality.py on the box (500 samples against 500 held-out
+# wardrobe avatars painted there on the reference body; about a minute) into $OUT/quality.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:?usage: gpu_train.sh prepare | train BUDGET_S STEPS AVATARS}
@@ -39,7 +41,8 @@ if [ ! -f .gen_box/data/info.json ]; then
     resolution=$(python3 -c "from core.generator.training import PRESETS; print(PRESETS['$preset'].map_resolution)")
     python3 -m core.generator.dataset .gen_ref/reference_body.pt .gen_box/data "$avatars" "$resolution" "$workers"
 fi
-left=$(( budget - ($(date +%s) - start) - 80 ))
+reserve=$(( ${GEN_QUALITY:-0} == 1 ? 200 : 80 ))
+left=$(( budget - ($(date +%s) - start) - reserve ))
 minutes=$(python3 -c "print(round(max(0.5, $left / 60), 2))")
 echo "training for $minutes minutes"
 gpus=${GEN_GPUS:-$( [ "$device" = cuda ] && python3 -c "import torch; print(torch.cuda.device_count())" || echo 1)}
@@ -73,6 +76,10 @@ for name, fn in (("sample_s", lambda: g.sample(seeds)),
 print("benchmark", json.dumps(result), flush=True)
 json.dump(result, open(".gen_box/run/bench.json", "w"))
 PY
+if [ "${GEN_QUALITY:-0}" = 1 ]; then
+    python3 scripts/quality.py --checkpoint .gen_box/run --cache .gen_box/quality --workers "$(( $(nproc) - 1 ))" \
+        --device "$device" --reference-body .gen_ref/reference_body.pt --json "$out/quality.json"
+fi
 } 2>&1 | tee "$log"
 for f in model.safetensors config.json loss.png losses.csv latents_sample.safetensors bench.json; do
     cp ".gen_box/run/$f" "$out/"

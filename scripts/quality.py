@@ -103,14 +103,22 @@ def summarize(maps: torch.Tensor, shapes: torch.Tensor, masks: torch.Tensor) -> 
     return (features(maps * masks[None, :, None], shapes), *layer_stats(maps, masks))
 
 
-def real_set(cache: Path, name: str, seeds: range, workers: int, chunk: int = 50):
-    """Summaries of wardrobe avatars `seeds` (painted once into `cache`), and the layers' chart masks."""
+def real_set(cache: Path, name: str, seeds: range, workers: int, chunk: int = 50, reference_body: Path | None = None):
+    """Summaries of wardrobe avatars `seeds` (painted once into `cache`), and the layers' chart masks.
+
+    reference_body: a file from `dataset.save_reference_body`, for machines without Anny (a GPU box)."""
     folder = cache / name
     if not (folder / "info.json").is_file():
-        from core.body import load_body
+        if reference_body is not None:
+            from core.generator.dataset import load_reference_body
 
+            body = load_reference_body(reference_body)
+        else:
+            from core.body import load_body
+
+            body = load_body("anny")
         print(f"painting {len(seeds)} wardrobe avatars ({name})", file=sys.stderr)
-        build_training_set(load_body("anny"), seeds, 256, folder, workers)
+        build_training_set(body, seeds, 256, folder, workers)
     data = load_training_set(folder)
     masks = torch.from_numpy(data.masks)
     parts = [summarize(dequantize(torch.from_numpy(np.array(data.maps[i:i + chunk]))),
@@ -209,6 +217,9 @@ def main() -> int:
     parser.add_argument("--steps", type=int, help="DDIM steps (default: the checkpoint's)")
     parser.add_argument("--cache", type=Path, default=Path("out/quality"), help="where the real sets are kept")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--device", default="cpu", help="where to sample (cuda on a GPU box)")
+    parser.add_argument("--reference-body", type=Path, help="paint the real sets on this saved reference body "
+                        "(scripts/gpu_train.sh prepare) instead of building Anny")
     parser.add_argument("--json", type=Path, help="also write the numbers here")
     parser.add_argument("--speed", action="store_true", help="only time seed -> avatar on this CPU")
     parser.add_argument("--interp", type=int, nargs="+", metavar="SEED",
@@ -216,7 +227,7 @@ def main() -> int:
     parser.add_argument("--strip", type=Path, metavar="PNG", help="with --interp A B: render the t = 0..1 strip here")
     args = parser.parse_args()
     started = time.perf_counter()
-    generator = Generator.load(args.checkpoint)
+    generator = Generator.load(args.checkpoint, device=args.device)
     if args.speed:
         import os
 
@@ -228,8 +239,9 @@ def main() -> int:
             strip(generator, *pairs[0], args.strip)
         print(json.dumps({"pairs": pairs, **interpolation_smoothness(generator, pairs)}, indent=1))
         return 0
-    held, masks = real_set(args.cache, "held_out", range(HELD_OUT_SEED, HELD_OUT_SEED + args.count), args.workers)
-    train, _ = real_set(args.cache, "train", range(args.count), args.workers)
+    held, masks = real_set(args.cache, "held_out", range(HELD_OUT_SEED, HELD_OUT_SEED + args.count), args.workers,
+                           reference_body=args.reference_body)
+    train, _ = real_set(args.cache, "train", range(args.count), args.workers, reference_body=args.reference_body)
     fake = generated_set(generator, args.count, args.steps, masks)
     result = {"count": args.count, "k": K, "held_out_seeds": [HELD_OUT_SEED, HELD_OUT_SEED + args.count - 1],
               "steps": args.steps or generator.config.diffusion.sample_steps}
