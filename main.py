@@ -35,6 +35,15 @@ def _add_avatar_options(p: argparse.ArgumentParser, wardrobe: bool = False) -> N
                    help="SMPL-X model file to use (--body smplx)")
 
 
+def _add_composition_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("layers and projects")
+    g.add_argument("--layer", action="append", default=[], metavar="LAYER=SEED",
+                   help="take a garment layer (top, bottom, hair, shoes) from another seed of the same source, "
+                        "or remove it with LAYER=none; repeatable, e.g. --layer top=7 --layer hair=none")
+    g.add_argument("--project", type=Path, metavar="FILE.avs",
+                   help="the avatar, paint, pose and camera of a saved project (replaces the avatar options)")
+
+
 def _add_pose_option(p: argparse.ArgumentParser, default: str | None) -> None:
     p.add_argument("--pose", default=default, choices=["t", "a", "relaxed"],
                    help=f"pose preset (default: {default or 'canonical rest pose'})")
@@ -66,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     render = sub.add_parser("render", help="render an avatar to a PNG, headless (EGL, no display needed)")
     _add_avatar_options(render, wardrobe=True)
+    _add_composition_options(render)
     _add_pose_option(render, "relaxed")
     _add_motion_options(render)
     render.add_argument("--video", type=Path, metavar="OUT.mp4", help="render the whole --motion to an MP4 video")
@@ -84,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = sub.add_parser("export", help="export an avatar: 3DGS PLY, .splat, rigged FBX (at least one)")
     _add_avatar_options(export, wardrobe=True)
+    _add_composition_options(export)
     _add_pose_option(export, None)
     _add_motion_options(export)
     export.add_argument("--posed", action="store_true",
@@ -95,14 +106,26 @@ def build_parser() -> argparse.ArgumentParser:
                         "with --motion the clip as animation, else standing in --pose (default T-pose)")
     export.add_argument("--layers", metavar="LIST", help="comma-separated layers to export, e.g. body,top "
                         "(default all: body,top,bottom,hair,shoes)")
+    export.add_argument("--avs", type=Path, metavar="OUT.avs",
+                        help="save a project file of what the other options describe (avatar, layers, pose)")
     export.add_argument("--sh-degree", type=int, default=0, choices=[0, 1, 2, 3],
                         help="pad f_rest with zeros up to this SH degree for viewers that need it")
 
-    bench = sub.add_parser("bench", help="time rendering, sorting and skinning (prints a table)")
+    bench = sub.add_parser("bench", help="time the viewport per stage (skin, sort, upload, draw, readback), "
+                                         "ours next to the naive reference in the same run")
     _add_avatar_options(bench)
-    bench.add_argument("--sizes", type=int, nargs="+", default=[512, 1024], help="square viewport sizes")
-    bench.add_argument("--frames", type=int, default=30, help="frames per measurement")
-    bench.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    bench.add_argument("--size", "--sizes", dest="sizes", nargs="+", default=["512", "1024"], metavar="N|WxH",
+                       help="viewport sizes, e.g. 512 1024x768 (default 512 1024)")
+    bench.add_argument("--backend", default="gl", choices=["gl", "gsplat"],
+                       help="gl: our two GL paths (tiles, quads; GPU skinning); gsplat: gsplat on CUDA. "
+                            "Both beside the naive GL reference")
+    bench.add_argument("--gaussians", type=int, metavar="N",
+                       help="resample the avatar to N Gaussians (subset, or splits over each footprint)")
+    bench.add_argument("--frames", type=int, default=30, help="frames per case (default 30), medians reported")
+    bench.add_argument("--detail", type=float, default=1.0,
+                       help="level of detail of our cases, 0..1 (default 1: every Gaussian; the studio's live frames "
+                            "on software GL use less); the naive reference always draws every Gaussian")
+    bench.add_argument("--json", action="store_true", help="print one JSON object (a `results` list) instead of a table")
 
     train = sub.add_parser("train", help="train the generator (per-avatar latents, decoder, denoiser) on the "
                                          "synthetic wardrobe; resumes a run left in --out")
@@ -120,9 +143,18 @@ def build_parser() -> argparse.ArgumentParser:
                             "of loading --body")
     train.add_argument("--init", type=Path, metavar="CHECKPOINT",
                        help="start decoder and denoiser from this checkpoint folder (latents start afresh)")
+    train.add_argument("--prior-fraction", type=float, default=0.0, metavar="F",
+                       help="train the denoiser alone on the frozen latents for the last F of the run (default 0)")
     train.add_argument("--body", default="anny", help="body model: anny (default) or smplx")
     train.add_argument("--body-dir", type=Path, help="folder with SMPLX_NEUTRAL.npz and smplx_uv.obj (--body smplx)")
     train.add_argument("--gender", default="neutral", choices=["neutral", "male", "female"])
+
+    open_ = sub.add_parser("open", help="open the studio on a project file (.avs)")
+    open_.add_argument("file", type=Path, metavar="FILE.avs", help="the project to open")
+    open_.add_argument("--screenshot", type=Path, help="run --frames frames, save a PNG of the window, exit")
+    open_.add_argument("--frames", type=int, default=30, help="frames to run before --screenshot (default 30)")
+    open_.add_argument("--window-size", type=int, nargs=2, default=(1400, 860), metavar=("W", "H"))
+    open_.add_argument("--body-dir", type=Path, help="folder with SMPLX_NEUTRAL.npz and smplx_uv.obj (smplx projects)")
 
     sheet = sub.add_parser("wardrobe-sheet", help="render a contact sheet of synthetic-wardrobe avatars (front view)")
     _add_avatar_options(sheet)
@@ -133,9 +165,43 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _wants_composition(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "layer", None)) or getattr(args, "project", None) is not None \
+        or getattr(args, "avs", None) is not None
+
+
+def _project_file(args: argparse.Namespace):
+    """The --project file, read once (a bad file fails here, in one line, before any avatar is built)."""
+    if getattr(args, "layer", None):
+        from editor.cli import parse_layer_options
+
+        parse_layer_options(args.layer)  # a bad --layer fails at once, before any model loads
+    if getattr(args, "project", None) is None:
+        return None
+    if not hasattr(args, "_project"):
+        from editor.project import load_project
+
+        if args.layer:
+            raise AvatarStudioError("--layer composes a new avatar; --project opens a saved one: use one of them")
+        args._project = load_project(args.project)
+    return args._project
+
+
+def _composed(args: argparse.Namespace):
+    """The avatar of --layer / --project, with its project (what export --avs saves), built once."""
+    if not hasattr(args, "_composed"):
+        from editor.cli import composed_from_args
+
+        args._composed = composed_from_args(args, _project_file(args))
+    return args._composed
+
+
 def load_avatar(args: argparse.Namespace):
     from core.body import load_body
     from core.default_avatar import default_avatar
+
+    if _wants_composition(args):
+        return _composed(args).avatar
 
     interp = getattr(args, "interp", None)
     if interp is not None and (args.wardrobe is not None or args.plain is not None):
@@ -169,6 +235,15 @@ def load_avatar(args: argparse.Namespace):
 
 def _motion(args: argparse.Namespace):
     """The --motion clip, or None; read before the avatar is built so a bad file fails at once."""
+    project = _project_file(args)
+    if args.motion is None and project is not None and project.motion is not None:
+        from core.motion import load_motion
+
+        clip = load_motion(project.motion.name)
+        clip.frame(args.frame if args.frame is not None else project.motion.frame)
+        if args.frame is None:
+            args.frame = project.motion.frame
+        return clip
     if args.motion is None:
         if args.frame is not None or getattr(args, "video", None) is not None:
             raise AvatarStudioError("--frame and --video need --motion FILE (a motion file or a built-in name)")
@@ -186,6 +261,9 @@ def _pose(args: argparse.Namespace, avatar=None, clip=None):
 
     if clip is not None:
         return clip.frame(args.frame or 0, avatar.rest.translation_scale)
+    project = _project_file(args)
+    if project is not None and project.pose is not None:
+        return project.pose_object()
     if getattr(args, "posed", False) and not args.pose:
         return Pose.preset("relaxed")
     return Pose.preset(args.pose) if args.pose else None
@@ -253,6 +331,11 @@ def cmd_render(args: argparse.Namespace) -> int:
     camera = OrbitCamera()
     camera.frame(gaussians.means.min(0).values.tolist(), gaussians.means.max(0).values.tolist(), width / height)
     camera.yaw_deg, camera.pitch_deg = args.yaw, args.pitch
+    project = _project_file(args)
+    if project is not None and project.camera is not None:  # the view the project was saved with
+        from editor.project import apply_camera
+
+        apply_camera(camera, project.camera)
     renderer.set_gaussians(gaussians.means, gaussians.quats, gaussians.scales, gaussians.opacities, gaussians.colors)
     image = renderer.render(camera, width, height, background=tuple(args.background))
     with atomic_write(args.out) as f:
@@ -265,13 +348,23 @@ def cmd_export(args: argparse.Namespace) -> int:
     from core.export import check_output, parse_layers
 
     outputs = {kind: getattr(args, kind) for kind in ("ply", "splat", "fbx") if getattr(args, kind) is not None}
-    if not outputs:
-        raise AvatarStudioError("export needs at least one output: --ply OUT.ply, --splat OUT.splat or --fbx OUT.fbx")
+    if not outputs and args.avs is None:
+        raise AvatarStudioError("export needs at least one output: --ply OUT.ply, --splat OUT.splat, --fbx OUT.fbx "
+                                "or --avs OUT.avs")
     for kind, path in outputs.items():
         check_output(path, kind)
+    if args.avs is not None:
+        from editor.cli import check_avs_output
+
+        check_avs_output(args.avs)
     layers = parse_layers(args.layers)
     clip = _motion(args)
     avatar = load_avatar(args)
+    if args.avs is not None:
+        from editor.cli import save_cli_project
+
+        save_cli_project(args, _composed(args), None if clip is not None else _pose(args, avatar, None)
+                         if (args.posed or args.pose) else None)
     if args.ply is not None or args.splat is not None:
         _export_gaussians(args, avatar, clip, layers)
     if args.fbx is not None:
@@ -300,7 +393,9 @@ def _export_fbx(args: argparse.Namespace, avatar, clip, layers: tuple[str, ...])
     from core.export_fbx import export_fbx
 
     maps = None
-    if getattr(args, "wardrobe", None) is not None:  # its attribute maps give the textures exactly
+    if _wants_composition(args):  # the composed (and painted) maps give the textures exactly
+        maps = _composed(args).painted_maps()
+    elif getattr(args, "wardrobe", None) is not None:  # its attribute maps give the textures exactly
         from core.wardrobe import wardrobe_maps
 
         maps = wardrobe_maps(avatar.body, args.wardrobe)
@@ -312,9 +407,14 @@ def _export_fbx(args: argparse.Namespace, avatar, clip, layers: tuple[str, ...])
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from viewer.bench import run_bench
+    from viewer.bench import check_arguments, make_gsplat_renderer, parse_size, run_bench
 
-    return run_bench(load_avatar(args), sizes=args.sizes, frames=args.frames, as_json=args.json)
+    sizes = [parse_size(text) for text in args.sizes]
+    check_arguments(args.frames, args.detail, args.backend, args.gaussians)
+    gsplat_renderer = make_gsplat_renderer() if args.backend == "gsplat" else None  # no CUDA: one line, now
+    return run_bench(load_avatar(args), sizes=sizes, frames=args.frames, backend=args.backend,
+                     gaussians=args.gaussians, as_json=args.json, detail=args.detail,
+                     gsplat_renderer=gsplat_renderer)
 
 
 def cmd_studio(args: argparse.Namespace) -> int:
@@ -327,6 +427,21 @@ def cmd_studio(args: argparse.Namespace) -> int:
     return run_studio(StudioOptions(
         seed=args.seed, body=args.body, body_dir=args.body_dir, gender=args.gender,
         screenshot=args.screenshot, frames=args.frames, window_size=tuple(args.window_size), play=args.play,
+    ))
+
+
+def cmd_open(args: argparse.Namespace) -> int:
+    from app.studio import StudioOptions, run_studio
+    from editor.project import load_project
+
+    project = load_project(args.file)  # a bad file is one line here, before the window opens
+    if args.screenshot is not None:
+        from core.atomic import check_writable
+
+        check_writable(args.screenshot)
+    return run_studio(StudioOptions(
+        seed=project.composition.base.seed, body=project.body, body_dir=args.body_dir, screenshot=args.screenshot,
+        frames=args.frames, window_size=tuple(args.window_size), project=str(args.file),
     ))
 
 
@@ -369,14 +484,14 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     return train_command(args.out, args.steps, args.batch, args.device, args.preset, args.avatars, args.data,
                          args.workers, args.minutes, args.body, args.body_dir, args.gender, args.reference_body,
-                         args.init)
+                         args.init, args.prior_fraction)
 
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("WARP_LOG_LEVEL", "error")
     args = build_parser().parse_args(argv)
     command = {"render": cmd_render, "export": cmd_export, "bench": cmd_bench,
-               "wardrobe-sheet": cmd_wardrobe_sheet, "train": cmd_train}.get(args.command, cmd_studio)
+               "wardrobe-sheet": cmd_wardrobe_sheet, "train": cmd_train, "open": cmd_open}.get(args.command, cmd_studio)
     try:
         return command(args)
     except AvatarStudioError as e:

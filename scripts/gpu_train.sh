@@ -14,6 +14,7 @@
 # GEN_INIT names a checkpoint folder to warm-start decoder and denoiser from (avatar-studio train --init).
 # GEN_GPUS (default: every GPU the box has) > 1 trains with torchrun, one process per GPU (DDP); the learning-rate
 # schedule follows the time budget when that runs out before STEPS, so a cut run still ends decayed.
+# GEN_PRIOR=F trains the denoiser alone on the frozen latents for the last F of the run (train --prior-fraction).
 # GEN_QUALITY=1 scores the new checkpoint with scripts/quality.py on the box (500 samples against 500 held-out
 # wardrobe avatars painted there on the reference body; about a minute) into $OUT/quality.json.
 set -euo pipefail
@@ -54,7 +55,8 @@ if [ "$gpus" -gt 1 ]; then
 fi
 echo "training on $gpus GPU(s)"
 $launch main.py train --out .gen_box/run --data .gen_box/data --steps "$steps" --batch "$batch" \
-    --device "$device" --preset "$preset" --minutes "$minutes" ${GEN_INIT:+--init "$GEN_INIT"}
+    --device "$device" --preset "$preset" --minutes "$minutes" ${GEN_INIT:+--init "$GEN_INIT"} \
+    --prior-fraction "${GEN_PRIOR:-0}"
 python3 - "$device" <<'PY'
 import json, sys, time, torch
 from core.generator import Generator
