@@ -3,6 +3,7 @@
     python scripts/quality.py [--checkpoint DIR] [--count 500] [--cache DIR] [--json OUT.json]
     python scripts/quality.py --speed       # seconds from a seed to an avatar on this CPU
     python scripts/quality.py --interp A B [A2 B2 ...] [--strip PNG]   # interpolation smoothness, strip
+    python scripts/quality.py --sheet PNG [--count 12]  # a contact sheet of samples, seeds 0..count-1
 
 Precision and recall (Kynkaanniemi et al. 2019, k = 3): each set's manifold is the union of balls around
 its points reaching their k-th nearest neighbour; precision is the share of generated avatars inside the
@@ -210,6 +211,29 @@ def strip(generator: Generator, a: int, b: int, path: Path, ts=(0.0, 0.25, 0.5, 
     iio.imwrite(path, np.concatenate(cells, 1))
 
 
+def sheet(generator: Generator, count: int, path: Path) -> None:
+    """Samples 0..count-1 as one contact sheet (the wardrobe's framing, seed numbers below)."""
+    import imageio.v3 as iio
+
+    from core.body import load_body
+    from core.wardrobe.sheet import contact_sheet
+    from viewer.camera import OrbitCamera
+    from viewer.gl_renderer import GLSplatRenderer
+
+    body, renderer = load_body("anny"), GLSplatRenderer()
+
+    def render(g, lo, hi, width, height):
+        camera = OrbitCamera()
+        camera.frame(lo, hi, width / height)
+        renderer.set_gaussians(g.means, g.quats, g.scales, g.opacities, g.colors)
+        return renderer.render(camera, width, height, background=(0.16, 0.16, 0.18, 1.0))
+
+    latents = generator.sample(list(range(count)))
+    image = contact_sheet(body, range(count), render, cell=(192, 384),
+                          avatar_for=lambda seed: generator.avatar_from_latent(latents[seed], body, seed=seed))
+    iio.imwrite(path, image)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--checkpoint", type=Path, help="generator checkpoint folder (default: the shipped one)")
@@ -224,6 +248,7 @@ def main() -> int:
     parser.add_argument("--speed", action="store_true", help="only time seed -> avatar on this CPU")
     parser.add_argument("--interp", type=int, nargs="+", metavar="SEED",
                         help="only compare interpolation methods on these seed pairs (A1 B1 A2 B2 ...)")
+    parser.add_argument("--sheet", type=Path, metavar="PNG", help="only render samples 0..count-1 as a contact sheet")
     parser.add_argument("--strip", type=Path, metavar="PNG", help="with --interp A B: render the t = 0..1 strip here")
     args = parser.parse_args()
     started = time.perf_counter()
@@ -232,6 +257,9 @@ def main() -> int:
         import os
 
         print(json.dumps({**speed(generator), "load_average": os.getloadavg()}, indent=1))
+        return 0
+    if args.sheet:
+        sheet(generator, args.count, args.sheet)
         return 0
     if args.interp:
         pairs = list(zip(args.interp[::2], args.interp[1::2]))

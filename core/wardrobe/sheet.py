@@ -1,4 +1,4 @@
-"""Contact sheets: a grid of wardrobe avatars, each framed the same way so heights compare.
+"""Contact sheets: a grid of avatars (wardrobe seeds by default), each framed the same way so heights compare.
 
 Core does no GL: the caller passes `render(gaussians, bbox_min, bbox_max, width, height)` returning
 an RGBA uint8 image (main.py binds it to the viewer's renderer and orbit camera).
@@ -10,6 +10,7 @@ from typing import Callable, Sequence
 import numpy as np
 from PIL import Image, ImageDraw
 
+from core.avatar import Avatar
 from core.body.base import BodyModel
 from core.gaussians import LayeredGaussians
 from core.pose import Pose
@@ -21,14 +22,18 @@ LABEL_HEIGHT = 18
 
 
 def contact_sheet(body: BodyModel, seeds: Sequence[int], render: RenderFn, cell: tuple[int, int] = (256, 512),
-                  pose: str = "relaxed", progress: Callable[[int, int], None] | None = None) -> np.ndarray:
-    """RGBA uint8 image: one cell per seed (front view, `pose`), seed numbers printed below."""
+                  pose: str = "relaxed", progress: Callable[[int, int], None] | None = None,
+                  avatar_for: Callable[[int], Avatar] | None = None) -> np.ndarray:
+    """RGBA uint8 image: one cell per seed (front view, `pose`), seed numbers printed below.
+
+    avatar_for: seed -> avatar (default: the wardrobe's); e.g. the generator's samples."""
+    avatar_for = avatar_for or (lambda seed: wardrobe_avatar(body, seed))
     width, height = cell
     columns = min(len(seeds), MAX_COLUMNS)
     rows = (len(seeds) + columns - 1) // columns
     posed = []
     for i, seed in enumerate(seeds):
-        posed.append(wardrobe_avatar(body, seed).posed(Pose.preset(pose)))
+        posed.append(avatar_for(seed).posed(Pose.preset(pose)))
         if progress:
             progress(i + 1, len(seeds))
     tallest = max(float(g.means[:, 1].max()) for g in posed)
