@@ -124,3 +124,31 @@ def test_tiny_training_learns_writes_and_resumes(tmp_path, anny_body):
     assert Generator.load(out).sample(0, steps=2).shape == PRESETS["tiny"].plane_shape
     resumed = train(out, data, PRESETS["tiny"], TrainConfig(**{**cfg.__dict__, "steps": 25}), progress=False)
     assert resumed.step == 25 and [h["step"] for h in resumed.history] == [5, 10, 15, 20, 25]
+
+
+def test_denoiser_only_phase_freezes_latents_and_decoder_and_stores_exact_statistics(tmp_path, anny_body):
+    from core.generator.dataset import build_training_set
+    from core.generator.training import PRESETS, TrainConfig, train
+
+    data = build_training_set(anny_body, range(4), PRESETS["tiny"].map_resolution, tmp_path / "data")
+    cfg = TrainConfig(steps=20, batch=4, diffusion_batch=4, prior_batch=4, warmup=2, log_every=5, checkpoint_every=20,
+                      state_every=20, latent_lr=0.05, lr=2e-3, prior_fraction=0.5)
+    out = tmp_path / "run"
+    trainer = train(out, data, PRESETS["tiny"], cfg, progress=False)
+    assert trainer.prior_start is not None and trainer.prior_start[0] == 10
+    # the prior phase logs the diffusion loss only: decoder terms stop at the switch
+    assert "opacity" in trainer.history[1] and set(trainer.history[-1]) == {"step", "diffusion", "total"}
+    latents = trainer.latents.weight.detach().clone()
+    decoder = {k: v.clone() for k, v in trainer.nets.decoder.state_dict().items()}
+    trainer.cfg.steps = 25
+    trainer.train_step()
+    assert torch.equal(trainer.latents.weight, latents)  # frozen table
+    assert all(torch.equal(v, trainer.nets.decoder.state_dict()[k]) for k, v in decoder.items())
+    # the checkpoint normalises with the table's exact statistics, so its latents come out unit-scaled
+    shipped = Generator.load(out)
+    c, h, w = PRESETS["tiny"].plane_shape
+    normalised = shipped.nets.normalize(latents.reshape(-1, c, h, w))
+    p = PRESETS["tiny"].panels
+    per_panel = normalised.reshape(-1, c, h, p, w // p)
+    assert torch.allclose(per_panel.mean(dim=(0, 2, 4)), torch.zeros(c, p), atol=1e-2)
+    assert torch.allclose(per_panel.std(dim=(0, 2, 4), unbiased=False), torch.ones(c, p), atol=1e-2)
