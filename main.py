@@ -359,12 +359,12 @@ def cmd_export(args: argparse.Namespace) -> int:
         check_avs_output(args.avs)
     layers = parse_layers(args.layers)
     clip = _motion(args)
-    avatar = load_avatar(args)
+    avatar = load_avatar(args) if outputs else None  # --avs alone needs no avatar, only what describes it
     if args.avs is not None:
         from editor.cli import save_cli_project
 
-        save_cli_project(args, _composed(args), None if clip is not None else _pose(args, avatar, None)
-                         if (args.posed or args.pose) else None)
+        pose = _pose(args, avatar, None) if clip is None and (args.posed or args.pose) else None
+        save_cli_project(args, _composed(args), pose)
     if args.ply is not None or args.splat is not None:
         _export_gaussians(args, avatar, clip, layers)
     if args.fbx is not None:

@@ -20,7 +20,7 @@ run in the worker), so importing this module stays cheap.
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from core.avatar import Avatar
     from core.body.base import BodyModel
     from core.generator import Generator
+    from editor.composition import AvatarSource, Composer, Composition
 
 WARDROBE, MODEL = "wardrobe", "model"
 SOURCE_LABELS = {WARDROBE: "Wardrobe", MODEL: "Model"}
@@ -164,8 +165,33 @@ class Built:
 
     avatar: Avatar
     shape: dict[str, float]  # the body shape it was built on: the Body tab's sliders start here
-    maps: Maps  # its attribute maps: the FBX export's textures, exactly
-    latent: torch.Tensor | None = None  # MODEL: the latent it was decoded from
+    maps: Maps  # its attribute maps (unpainted): the FBX export's textures, and what paint lies on
+    latent: torch.Tensor | None = None  # MODEL: the base's latent it was decoded from
+    composition: Composition | None = None  # where each layer comes from (editor.composition)
+    latents: dict[AvatarSource, torch.Tensor] = dataclasses.field(default_factory=dict)  # sampled model sources'
+
+
+def gallery_source(entry: GalleryEntry) -> AvatarSource:
+    """The composition source of a gallery sample (the Layers tab picks layers from the gallery by it)."""
+    from editor.composition import AvatarSource
+
+    return AvatarSource(entry.source, entry.seed, steps=entry.steps if entry.source == MODEL else None)
+
+
+def build_composition(composer: Composer, composition: Composition,
+                      progress: Callable[[int, int], None] | None = None) -> Built:
+    """The avatar of a composition: every source decoded once by the composer (kept for swaps), the layers
+    assembled, the base's shape. `progress(done, total)` follows sampling; a raise in it stops the build."""
+    from core.attribute_maps import avatar_from_maps
+
+    maps, shape = composer.maps(composition, progress)
+    base = composition.base
+    latent = composer.latent(composition, base) if base.kind == MODEL else None
+    avatar = avatar_from_maps(composer.body, maps, shape or None, seed=base.seed)
+    # A project saves model sources by latent (editor.project): keep them while the composer has them.
+    latents = {source: composer.source_maps(source).latent for source in composition.sources()
+               if source.kind == MODEL and source not in composition.latents}
+    return Built(avatar, shape, maps, latent, composition, latents)
 
 
 def load_generator(body: BodyModel) -> Generator:
@@ -177,24 +203,3 @@ def load_generator(body: BodyModel) -> Generator:
     generator = Generator.load()
     generator.check_body(body)
     return generator
-
-
-def build_wardrobe(body: BodyModel, seed: int) -> Built:
-    """Wardrobe avatar `seed`: `core.wardrobe.wardrobe_avatar`'s steps, keeping the maps and the shape."""
-    from core.attribute_maps import avatar_from_maps
-    from core.wardrobe import canvas_for, paint, sample, wardrobe_shape
-
-    spec = sample(seed)
-    maps = paint(spec, canvas_for(body))
-    shape = wardrobe_shape(body, spec)
-    return Built(avatar_from_maps(body, maps, shape, seed=seed), shape, maps)
-
-
-def build_from_latent(generator: Generator, body: BodyModel, latent: torch.Tensor, seed: int | None) -> Built:
-    """The avatar of one latent: `Generator.avatar_from_latent`'s steps, keeping the maps and the shape."""
-    from core.attribute_maps import avatar_from_maps
-
-    generator.check_body(body)
-    decoded = generator.decode(latent)
-    shape = {name: value for name, value in decoded.shape.items() if name in body.shape_names}
-    return Built(avatar_from_maps(body, decoded.maps, shape or None, seed=seed), shape, decoded.maps, latent)

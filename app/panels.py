@@ -3,22 +3,23 @@ strip under it, status bar, dialogs.
 
 Widgets only forward to the studio's actions (`app.studio.Studio`) and show its state; they hold
 no state of their own, so the same action behaves the same from a menu, a panel or a shortcut.
-The Generate tab lives in app.generate_panel, Pose and Body in app.pose_panel, Export in
-app.export_panel, the timeline strip in app.timeline_panel.
-Layers and Paint say what they will hold and nothing more: their editors arrive later, and a
-control that does nothing would mislead.
+The Generate tab lives in app.generate_panel, Pose and Body in app.pose_panel, Layers in
+app.layers_panel, Paint in app.paint_panel, Export in app.export_panel, the timeline strip in
+app.timeline_panel.
 """
 from __future__ import annotations
 
 import dataclasses
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import dearpygui.dearpygui as dpg
 
 from app.export import EXTENSIONS, FORMATS
 from app.export_panel import ExportWidgets, build_export_tab, update_export_tab
 from app.generate_panel import GenerateWidgets, build_generate_tab, update_generate_tab
+from app.layers_panel import LayersWidgets, build_layers_tab, update_layers_tab
+from app.paint_panel import PaintWidgets, build_paint_tab, update_paint_tab
 from app.pose_panel import BodyWidgets, PoseWidgets, build_body_tab, build_pose_tab, update_body_tab, update_pose_tab
 from app.state import DEFAULT_BACKGROUND, StudioState
 from app.tasks import TaskStatus
@@ -46,7 +47,15 @@ SHORTCUTS = (
     ("Space", "Play / pause the motion"),
     ("Left / Right", "Previous / next frame"),
     ("Home / End", "First / last frame"),
-    ("Ctrl+O", "Open a 3DGS PLY"),
+    ("B", "Paint tool on / off (left-drag paints on the avatar)"),
+    ("Alt+left-drag", "Orbit while the paint tool is on"),
+    ("I", "Eyedropper: the next click picks the brush colour"),
+    ("[ / ]", "Smaller / larger brush (also Ctrl+wheel)"),
+    ("Ctrl+Z", "Undo (strokes, layer swaps, pose edits)"),
+    ("Ctrl+Shift+Z, Ctrl+Y", "Redo"),
+    ("Ctrl+S / Ctrl+Shift+S", "Save project / Save project as"),
+    ("Ctrl+O", "Open a project (.avs)"),
+    ("Ctrl+Shift+O", "Open a 3DGS PLY"),
     ("Ctrl+M", "Open a motion (.npz, .json)"),
     ("Ctrl+E", "Export, as set in the Export tab"),
     ("Ctrl+Q", "Quit"),
@@ -62,6 +71,8 @@ class Widgets:
     pose: PoseWidgets
     body: BodyWidgets
     export: ExportWidgets
+    layers: LayersWidgets
+    paint: PaintWidgets
     timeline: TimelineWidgets
     status_fps: int | str
     status_playback: int | str
@@ -78,6 +89,12 @@ class Widgets:
     error_modal: int | str
     error_text: int | str
     shortcuts_modal: int | str
+    undo_item: int | str
+    redo_item: int | str
+    project_open_dialog: int | str
+    project_save_dialog: int | str
+    recovery_modal: int | str
+    recovery_text: int | str
 
 
 def _note(text: str, themes: Themes, wrap: int = LEFT_WIDTH - 40) -> int | str:
@@ -97,7 +114,13 @@ def build_window(studio: Studio, themes: Themes, builtin_motions: tuple[str, ...
     with dpg.window(no_scrollbar=True, no_scroll_with_mouse=True) as main:
         with dpg.menu_bar():
             with dpg.menu(label="File"):
-                dpg.add_menu_item(label=f"Open PLY{e}", shortcut="Ctrl+O", callback=lambda: studio.ask_open_ply())
+                dpg.add_menu_item(label=f"Open project{e}", shortcut="Ctrl+O",
+                                  callback=lambda: studio.ask_open_project())
+                dpg.add_menu_item(label="Save project", shortcut="Ctrl+S", callback=lambda: studio.save_project())
+                dpg.add_menu_item(label=f"Save project as{e}", shortcut="Ctrl+Shift+S",
+                                  callback=lambda: studio.ask_save_project_as())
+                dpg.add_separator()
+                dpg.add_menu_item(label=f"Open PLY{e}", shortcut="Ctrl+Shift+O", callback=lambda: studio.ask_open_ply())
                 dpg.add_menu_item(label=f"Open motion{e}", shortcut="Ctrl+M", callback=lambda: studio.ask_open_motion())
                 with dpg.menu(label="Built-in motion"):
                     for name in builtin_motions:
@@ -106,6 +129,12 @@ def build_window(studio: Studio, themes: Themes, builtin_motions: tuple[str, ...
                 dpg.add_menu_item(label=f"Export{e}", shortcut="Ctrl+E", callback=lambda: studio.ask_export())
                 dpg.add_separator()
                 dpg.add_menu_item(label="Quit", shortcut="Ctrl+Q", callback=lambda: studio.quit())
+            with dpg.menu(label="Edit"):
+                undo_item = dpg.add_menu_item(label="Undo", shortcut="Ctrl+Z", callback=lambda: studio.undo())
+                redo_item = dpg.add_menu_item(label="Redo", shortcut="Ctrl+Shift+Z", callback=lambda: studio.redo())
+                dpg.add_separator()
+                dpg.add_menu_item(label="Paint tool", shortcut="B", callback=lambda: studio.toggle_paint_tool())
+                dpg.add_menu_item(label="Eyedropper", shortcut="I", callback=lambda: studio.arm_eyedropper())
             with dpg.menu(label="View"):
                 for key, name in (("1", "front"), ("2", "side"), ("3", "back")):
                     dpg.add_menu_item(label=name.capitalize(), shortcut=key,
@@ -128,7 +157,7 @@ def build_window(studio: Studio, themes: Themes, builtin_motions: tuple[str, ...
         with dpg.group(horizontal=True, horizontal_spacing=GUTTER):
             with dpg.child_window(width=LEFT_WIDTH, height=-(STATUS_HEIGHT + GUTTER), no_scrollbar=True,
                                   always_use_window_padding=True) as side_column:
-                generate, pose, body, export = _build_tabs(studio, themes)
+                generate, pose, body, layers, paint, export = _build_tabs(studio, themes)
             dpg.bind_item_theme(side_column, themes.side_column)
             with dpg.group():
                 with dpg.child_window(width=-1, height=-(STATUS_HEIGHT + TIMELINE_HEIGHT + 2 * GUTTER),
@@ -161,6 +190,10 @@ def build_window(studio: Studio, themes: Themes, builtin_motions: tuple[str, ...
     motion_dialog = _file_dialog("Open motion", lambda s, a: studio.open_motion(_chosen_file(a)), "",
                                  (".npz", ".json"), "Motion clips (*.npz *.json)")
     # Saving takes the typed name (the dialog adds the extension); a highlighted entry may be a folder.
+    project_open_dialog = _file_dialog("Open project", lambda s, a: studio.open_project(_chosen_file(a)), "",
+                                       (".avs",), "avatar-studio projects (*.avs)")
+    project_save_dialog = _file_dialog("Save project", lambda s, a: studio.save_project(a["file_path_name"]),
+                                       "avatar", (".avs",))
     export_dialogs = {fmt: _file_dialog(f"Export {label}", lambda s, a: studio.export(a["file_path_name"]), "avatar",
                                         EXTENSIONS[fmt]) for fmt, label in FORMATS.items()}
 
@@ -170,6 +203,15 @@ def build_window(studio: Studio, themes: Themes, builtin_motions: tuple[str, ...
         dpg.add_spacer(height=4)
         ok = dpg.add_button(label="OK", width=90, callback=lambda: dpg.configure_item(error_modal, show=False))
         dpg.bind_item_theme(ok, themes.accent_button)
+
+    with dpg.window(label="Recover unsaved work?", modal=True, show=False, no_resize=True, autosize=True,
+                    no_collapse=True, no_close=True) as recovery_modal:
+        recovery_text = dpg.add_text("", wrap=460)
+        dpg.add_spacer(height=4)
+        with dpg.group(horizontal=True):
+            recover = dpg.add_button(label="Recover", width=110, callback=lambda: studio.recover())
+            dpg.bind_item_theme(recover, themes.accent_button)
+            dpg.add_button(label="Discard", width=110, callback=lambda: studio.discard_recovery())
 
     with dpg.window(label="Keyboard shortcuts", modal=True, show=False, no_resize=True, autosize=True,
                     no_collapse=True) as shortcuts_modal:
@@ -186,16 +228,20 @@ def build_window(studio: Studio, themes: Themes, builtin_motions: tuple[str, ...
         dpg.add_button(label="Close", width=90, callback=lambda: dpg.configure_item(shortcuts_modal, show=False))
 
     return Widgets(
-        viewport_panel=viewport_panel, generate=generate, pose=pose, body=body, export=export, timeline=timeline,
+        viewport_panel=viewport_panel, generate=generate, pose=pose, body=body, export=export, layers=layers,
+        paint=paint, timeline=timeline,
         status_fps=status_fps, status_playback=status_playback,
         status_count=status_count, status_renderer=status_renderer, status_body=status_body,
         status_task=status_task, status_progress=status_progress, status_cancel=status_cancel,
         status_message=status_message, open_dialog=open_dialog, motion_dialog=motion_dialog,
         export_dialogs=export_dialogs, error_modal=error_modal, error_text=error_text, shortcuts_modal=shortcuts_modal,
+        undo_item=undo_item, redo_item=redo_item, project_open_dialog=project_open_dialog,
+        project_save_dialog=project_save_dialog, recovery_modal=recovery_modal, recovery_text=recovery_text,
     )
 
 
-def _build_tabs(studio: Studio, themes: Themes) -> tuple[GenerateWidgets, PoseWidgets, BodyWidgets, ExportWidgets]:
+def _build_tabs(studio: Studio, themes: Themes) -> tuple[GenerateWidgets, PoseWidgets, BodyWidgets, LayersWidgets,
+                                                         PaintWidgets, ExportWidgets]:
     with dpg.tab_bar() as tab_bar:
         with dpg.tab(label="Generate"):
             generate = build_generate_tab(studio, themes, LEFT_WIDTH, ROW_HEIGHT)
@@ -207,19 +253,17 @@ def _build_tabs(studio: Studio, themes: Themes) -> tuple[GenerateWidgets, PoseWi
         with dpg.tab(label="Body"):
             body = build_body_tab(studio, themes, LEFT_WIDTH)
 
-        with dpg.tab(label="Layers"):
-            dpg.add_spacer(height=2)
-            _note("Layers will list the avatar's body, top, bottom, hair and shoes: show, hide or solo "
-                  "each, and swap one between avatars. They arrive with the layer editor.", themes)
+        with dpg.tab(label="Layers") as layers_tab:
+            layers = build_layers_tab(studio, themes, LEFT_WIDTH)
+            layers.tab_bar, layers.tab = tab_bar, layers_tab
 
-        with dpg.tab(label="Paint"):
-            dpg.add_spacer(height=2)
-            _note("Paint will hold brushes that paint colour onto the avatar's texture, one layer at a "
-                  "time, with undo. It arrives with the texture editor.", themes)
+        with dpg.tab(label="Paint") as paint_tab:
+            paint = build_paint_tab(studio, themes, LEFT_WIDTH)
+            paint.tab_bar, paint.tab = tab_bar, paint_tab
 
         with dpg.tab(label="Export"):
             export = build_export_tab(studio, themes, LEFT_WIDTH, ROW_HEIGHT)
-    return generate, pose, body, export
+    return generate, pose, body, layers, paint, export
 
 
 def _file_dialog(label: str, callback, default_filename: str, extensions: tuple[str, ...],
@@ -240,8 +284,16 @@ def _chosen_file(app_data: dict) -> str:
     return selections[0] if selections else app_data["file_path_name"]
 
 
-def update_panels(widgets: Widgets, state: StudioState, themes: Themes, task: TaskStatus | None) -> None:
+def update_panels(widgets: Widgets, state: StudioState, themes: Themes, task: TaskStatus | None,
+                  harmonise_blocker: Callable[[], str | None] = lambda: None) -> None:
     """Sync the side panels and the timeline with the state (cheap: set_value calls where things changed)."""
+    update_layers_tab(widgets.layers, state, themes, task)
+    update_paint_tab(widgets.paint, state, themes, task, harmonise_blocker)
+    history = state.edit.history
+    dpg.configure_item(widgets.undo_item, label=f"Undo {history.undo_label}" if history.can_undo else "Undo",
+                       enabled=history.can_undo)
+    dpg.configure_item(widgets.redo_item, label=f"Redo {history.redo_label}" if history.can_redo else "Redo",
+                       enabled=history.can_redo)
     update_generate_tab(widgets.generate, state, themes, task)
     update_pose_tab(widgets.pose, state, themes)
     update_body_tab(widgets.body, state, themes, LEFT_WIDTH)

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from app.edit import EditState
 from app.export import ExportState
 from app.generate import GenerateState
 from app.pose_state import JOINTS, PRESETS, PoseEditor
@@ -58,6 +59,20 @@ ZOOM_PER_WHEEL_STEP = 0.88  # distance factor per wheel notch towards the avatar
 FRAME_QUANTILES = (0.001, 0.999)
 POSE_LABELS = {key: preset.label for key, preset in PRESETS.items()} | {"custom": "Custom pose"}
 MAX_SEED = 2**31 - 1  # numpy seeds must be non-negative; keep them in int32 for every widget
+
+
+@dataclasses.dataclass(frozen=True)
+class PoseSnapshot:
+    """A manual pose: the editor's rotations, slider angles and root translation, and its preset name."""
+
+    axis_angle: np.ndarray
+    angles: np.ndarray
+    translation: np.ndarray
+    pose_name: str
+
+    def same_as(self, other: PoseSnapshot) -> bool:
+        return (self.pose_name == other.pose_name and np.array_equal(self.axis_angle, other.axis_angle)
+                and np.array_equal(self.translation, other.translation))
 
 
 @dataclasses.dataclass
@@ -90,6 +105,8 @@ class StudioState:
     driven_joints: frozenset[str] = frozenset()  # SMPL-X joints the avatar's rig has a bone for
     generate: GenerateState = dataclasses.field(default_factory=GenerateState)
     export: ExportState = dataclasses.field(default_factory=ExportState)
+    edit: EditState = dataclasses.field(default_factory=EditState)  # layers, paint, history, project (app.edit)
+    hidden_layers: frozenset[str] = frozenset()  # layers the viewport leaves out (Layers tab's eyes)
     _pose_stale: bool = False
     _shape_stale: bool = False
     _ground_pending: bool = True  # `pose_name` is a preset still to be loaded and stood on the floor
@@ -145,6 +162,35 @@ class StudioState:
         if self._pose_stale:
             self.refresh()
         self._scene_changed(reframe)
+
+    def replace_avatar(self, avatar: Avatar, maps: Maps, reshaper: Reshaper | None = None) -> None:
+        """Show the same person re-composed (a layer swap, its undo, a harmonised latent): the pose, the
+        user's shape and expression, the camera and the caption stay. `reshaper`: `Reshaper(avatar)`, needed
+        (else built here) when shape or expression are set."""
+        self.avatar, self.reshaper, self.maps = avatar, reshaper, maps
+        self._shape_stale = bool(self.shape or self.expression)
+        self._pose_stale = True
+        self.refresh()
+
+    def colors_changed(self) -> None:
+        """Paint recoloured the shown Gaussians in place: upload and draw them again (no rebuild)."""
+        self._scene_changed(reframe=False)
+
+    def set_layer_visible(self, layer: str, visible: bool) -> None:
+        """Show or hide a layer in the viewport (a view setting: not an edit, exports are unaffected)."""
+        hidden = self.hidden_layers - {layer} if visible else self.hidden_layers | {layer}
+        if hidden != self.hidden_layers:
+            self.hidden_layers = frozenset(hidden)
+            self._scene_changed(reframe=False)
+
+    def shown_opacities(self):
+        """The opacities the viewport draws and picks: hidden layers at 0."""
+        g = self.gaussians
+        if not self.hidden_layers or g is None:
+            return None if g is None else g.opacities
+        from core.gaussians import layer_mask
+
+        return g.opacities * ~layer_mask(g.layers, self.hidden_layers)
 
     def show_gaussians(self, gaussians: LayeredGaussians, source: str) -> None:
         """Show Gaussians without a rig (an opened PLY) and frame them."""
@@ -233,6 +279,24 @@ class StudioState:
         self._detach()
         self.editor.translation[1] += self._floor_offset(self.editor.pose())
         self._pose_edited()
+
+    def pose_snapshot(self) -> PoseSnapshot:
+        """The manual pose as it is now, for the undo history (app.edit records pose edits with two)."""
+        e = self.editor
+        return PoseSnapshot(e.axis_angle.copy(), e.angles.copy(), e.translation.copy(), self.pose_name)
+
+    def restore_pose(self, snapshot: PoseSnapshot) -> None:
+        """Show a pose taken by `pose_snapshot` again (undo/redo of a pose edit): a manual pose, like any edit."""
+        if self.avatar is None:
+            return
+        self._detach()
+        e = self.editor
+        e.axis_angle, e.angles = snapshot.axis_angle.copy(), snapshot.angles.copy()
+        e.translation = snapshot.translation.copy()
+        self.pose_name, self._ground_pending = snapshot.pose_name, False
+        self.pose_version += 1
+        self._pose_stale = True
+        self.refresh()
 
     # -- shape and expression -------------------------------------------------------------------
 

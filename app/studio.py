@@ -42,13 +42,15 @@ import moderngl
 import numpy as np
 
 from app.export import blocker, default_name, prepare
-from app.generate import MODEL, SOURCE_LABELS, WARDROBE, Built, build_from_latent, build_wardrobe, load_generator
+from app.edit_actions import EditActions
+from app.generate import MODEL, SOURCE_LABELS, WARDROBE, Built, build_composition, gallery_source, load_generator
 from app.generate_panel import THUMB_SIZE
 from app.panels import Widgets, build_window, update_panels, update_status_bar
 from app.state import MAX_SEED, StudioState
 from app.tasks import TaskContext, TaskFailure, TaskRunner, one_line
 from app.theme import Themes, apply_theme
 from app.timeline_panel import NO_MOTION, poll_scrub
+from app.paint_panel import ViewportPainter
 from app.viewport import Viewport, renderer_name
 from core.atomic import atomic_write
 from core.errors import AvatarStudioError
@@ -84,6 +86,7 @@ class StudioOptions:
     frames: int = 30  # frames to run after the first avatar shows, before the screenshot
     window_size: tuple[int, int] = (1400, 860)
     play: str | None = None  # a motion (file or built-in name) to open and play once the avatar shows
+    project: str | None = None  # a project file (.avs, editor.project) to open instead of --seed
 
 
 def run_studio(options: StudioOptions) -> int:
@@ -117,8 +120,8 @@ def run_studio(options: StudioOptions) -> int:
         dpg.destroy_context()
 
 
-class Studio:
-    """The actions every control calls, and the main loop that runs them."""
+class Studio(EditActions):
+    """The actions every control calls, and the main loop that runs them (editing actions: app.edit)."""
 
     def __init__(self, options: StudioOptions, body: BodyModel | None = None) -> None:
         self.options = options
@@ -146,6 +149,7 @@ class Studio:
         # end)` after it is drawn and returns True to stop the loop.
         self.before_frame: Callable[[], None] | None = None
         self.after_frame: Callable[[float, float], bool] | None = None
+        self.init_editing()
 
     @property
     def body_label(self) -> str:
@@ -179,7 +183,13 @@ class Studio:
         self.renderer_name = renderer_name(ctx)
         self.viewport = Viewport(self.widgets.viewport_panel, self.state, ctx, self.themes,
                                  on_cancel=self.cancel_task, ellipsis=self.ellipsis)
-        self.load_avatar(self.options.seed)
+        self.viewport.painter = ViewportPainter(self)
+        if self.options.project is not None:  # `avatar-studio open FILE`
+            self.open_project(str(self.options.project))
+        else:
+            self.load_avatar(self.options.seed)
+        if self.options.screenshot is None:
+            self.offer_recovery()
 
         started = time.monotonic()
         while dpg.is_dearpygui_running() and not self.quit_requested:
@@ -197,6 +207,7 @@ class Studio:
             active = active or self.state.timeline.playing
             self._throttle(frame_start, active)
             self._measure_fps(time.perf_counter() - frame_start)
+        self.finish_autosave()
         return 0
 
     def close(self) -> None:
@@ -212,6 +223,7 @@ class Studio:
             self._guarded(_call_job, job)
         self._guarded(self.runner.poll)
         self._guarded(self.poll_shortcuts)
+        self._guarded(self.poll_edit)
         self._guarded(self._poll_scrub)
         self._start_startup_motion()
         self._guarded(self._advance_playback)
@@ -221,7 +233,7 @@ class Studio:
         fps = "-- fps" if self._fps is None else f"{self._fps:.1f} fps" + ("  (idle)" if self._idle else "")
         if self.viewport.last_render_ms is not None:
             fps += f"  ·  render {self.viewport.last_render_ms:.0f} ms"
-        update_panels(self.widgets, self.state, self.themes, task)
+        update_panels(self.widgets, self.state, self.themes, task, self.harmonise_blocker)
         update_status_bar(self.widgets, self.state, self.themes, fps, self.renderer_name, task, self._playback_fps)
         mouse = tuple(dpg.get_mouse_pos(local=False))
         moved, self._last_mouse = mouse != self._last_mouse, mouse
@@ -254,12 +266,20 @@ class Studio:
     def poll_shortcuts(self) -> None:
         """Keyboard shortcuts (listed in app.panels.SHORTCUTS); plain keys pause while typing in a field."""
         w = self.widgets
-        if any(dpg.is_item_shown(d) for d in (w.open_dialog, w.motion_dialog, *w.export_dialogs.values())):
+        if any(dpg.is_item_shown(d) for d in (w.open_dialog, w.motion_dialog, *w.export_dialogs.values(),
+                                              w.project_open_dialog, w.project_save_dialog)):
             return
         ctrl = any(dpg.is_key_down(k) for k in (dpg.mvKey_ModCtrl, dpg.mvKey_LControl, dpg.mvKey_RControl))
+        shift = any(dpg.is_key_down(k) for k in (dpg.mvKey_ModShift, dpg.mvKey_LShift, dpg.mvKey_RShift))
         if ctrl:
-            if dpg.is_key_pressed(dpg.mvKey_O):
-                self.ask_open_ply()
+            if dpg.is_key_pressed(dpg.mvKey_Z) and not self._typing():  # a text field undoes its own typing
+                self.redo() if shift else self.undo()
+            elif dpg.is_key_pressed(dpg.mvKey_Y) and not self._typing():
+                self.redo()
+            elif dpg.is_key_pressed(dpg.mvKey_S):
+                self.ask_save_project_as() if shift else self.save_project()
+            elif dpg.is_key_pressed(dpg.mvKey_O):
+                self.ask_open_ply() if shift else self.ask_open_project()
             elif dpg.is_key_pressed(dpg.mvKey_M):
                 self.ask_open_motion()
             elif dpg.is_key_pressed(dpg.mvKey_E):
@@ -271,7 +291,9 @@ class Studio:
                  dpg.mvKey_2: lambda: self.view_preset("side"), dpg.mvKey_3: lambda: self.view_preset("back"),
                  dpg.mvKey_Spacebar: self.toggle_play, dpg.mvKey_Left: lambda: self.step_frames(-1),
                  dpg.mvKey_Right: lambda: self.step_frames(1), dpg.mvKey_Home: self.go_to_start,
-                 dpg.mvKey_End: self.go_to_end}
+                 dpg.mvKey_End: self.go_to_end, dpg.mvKey_B: self.toggle_paint_tool,
+                 dpg.mvKey_I: self.arm_eyedropper, dpg.mvKey_Open_Brace: lambda: self.resize_brush(-1),
+                 dpg.mvKey_Close_Brace: lambda: self.resize_brush(1)}
         pressed = [action for key, action in plain.items() if dpg.is_key_pressed(key)]
         if not pressed or self._typing():
             return
@@ -284,7 +306,7 @@ class Studio:
         w = self.widgets
         fields = [w.generate.seed_input, w.generate.steps, w.generate.interpolation, *w.export.text_fields,
                   *w.pose.joint_sliders.values(), *w.pose.translation_sliders,
-                  *w.body.shape_sliders.values(), *w.body.expression_sliders.values()]
+                  *w.body.shape_sliders.values(), *w.body.expression_sliders.values(), *w.layers.seed_inputs]
         return any(dpg.is_item_active(item) for item in fields)
 
     def _poll_scrub(self) -> None:
@@ -370,6 +392,7 @@ class Studio:
         def work(ctx: TaskContext):
             ctx.report(0.0, f"Starting the generation core{e}")  # the first import of torch takes seconds
             from core.reshape import Reshaper
+            from editor.composition import AvatarSource, Composition
 
             if body is None:
                 self._share_cores()
@@ -382,6 +405,7 @@ class Studio:
                     model = load_generator(built_body)
                 except AvatarStudioError as error:
                     failure = one_line(error)
+            composer = self.composer_for(built_body, model)
             if use_model and model is not None:
                 used_steps = steps or model.config.diffusion.sample_steps
                 span = 0.8 - start
@@ -389,18 +413,17 @@ class Studio:
                 def progress(done: int, total: int) -> None:
                     ctx.report(start + span * done / total, f"Seed {seed}: denoising step {done}/{total}{e}")
 
-                latent = model.sample(seed, steps=used_steps, progress=progress)
-                ctx.report(0.8, f"Decoding seed {seed}{e}")
-                built = build_from_latent(model, built_body, latent, seed)
+                base = AvatarSource(MODEL, seed, steps=used_steps)
             else:
                 ctx.report(start, f"Dressing wardrobe seed {seed}{e}")
-                built = build_wardrobe(built_body, seed)
+                base, progress = AvatarSource(WARDROBE, seed), None
+            built = build_composition(composer, Composition(base), progress)
             ctx.report(0.9, f"Preparing shape and expression editing{e}")
-            return built_body, model, failure, used_steps, built, Reshaper(built.avatar)
+            return built_body, model, failure, used_steps, built, Reshaper(built.avatar), composer
 
         def done(result) -> None:
-            built_body, model, failure, used_steps, built, reshaper = result
-            state.body = built_body
+            built_body, model, failure, used_steps, built, reshaper, composer = result
+            state.body, state.edit.composer = built_body, composer
             if failure is not None:
                 gen.model_failed(failure)
             elif try_model:
@@ -485,14 +508,18 @@ class Studio:
             return
         body, generator = self.state.body, gen.generator
 
+        composer = self.composer_for(body, generator)
+
         def work(ctx: TaskContext):
             from core.reshape import Reshaper
+            from core.sources import latent_maps
+            from editor.composition import Composition
 
             ctx.report(0.1, f"Rebuilding seed {entry.seed}{e}")
-            if entry.latent is not None:
-                built = build_from_latent(generator, body, entry.latent, entry.seed)
-            else:
-                built = build_wardrobe(body, entry.seed)
+            source = gallery_source(entry)
+            if entry.latent is not None:  # the gallery keeps model samples' latents: decode, never re-sample
+                composer.put(source, latent_maps(generator, body, entry.latent))
+            built = build_composition(composer, Composition(source))
             ctx.report(0.8, f"Preparing shape and expression editing{e}")
             return built, Reshaper(built.avatar)
 
@@ -531,11 +558,15 @@ class Studio:
         gen, e = self.state.generate, self.ellipsis
         a, b, t = gen.entry(gen.pick_a), gen.entry(gen.pick_b), gen.t
         generator, body = gen.generator, self.state.body
+        composer = self.composer_for(body, generator)
         steps = gen.effective_steps
         # The path's ends are the seeds' own samples (same steps): their latents are at hand.
         end = a if t == 0.0 and a.steps == steps else b if t == 1.0 and b.steps == steps else None
 
         def work(ctx: TaskContext) -> Built:
+            from core.sources import latent_maps
+            from editor.composition import AvatarSource, Composition
+
             if end is not None:
                 latent = end.latent
             else:
@@ -545,7 +576,9 @@ class Studio:
 
                 latent = generator.interpolate(a.seed, b.seed, t, steps=steps, progress=progress)
             ctx.report(0.85, f"Decoding{e}")
-            return build_from_latent(generator, body, latent, end.seed if end is not None else None)
+            source = gallery_source(end) if end is not None else AvatarSource(MODEL, a.seed, b.seed, t, steps)
+            composer.put(source, latent_maps(generator, body, latent))
+            return build_composition(composer, Composition(source))
 
         def done(built: Built) -> None:
             label = None if end is not None else f"seed {a.seed} {self.arrow} {b.seed} at {t:.2f}"
@@ -569,8 +602,10 @@ class Studio:
             self._interpolate()
 
     def _show_built(self, built: Built, reshaper: Reshaper | None, source: str | None = None) -> None:
-        """Show a built avatar in the current pose (or motion), with its shape and maps."""
+        """Show a built avatar in the current pose (or motion), with its shape and maps: a new document
+        (fresh paint and history, see app.edit)."""
         self.state.show_avatar(built.avatar, reshaper=reshaper, shape=built.shape, maps=built.maps, source=source)
+        self.new_document(built)
 
     def _render_thumbnail(self, key: int, avatar: Avatar) -> None:
         """The gallery thumbnail of a new sample: relaxed pose, front view, on the main thread's GL context.
@@ -587,26 +622,37 @@ class Studio:
 
     # Pose, shape and expression: the state does the work (app.state); these are what widgets call.
 
+    # Pose edits go into the one history (app.edit_actions): a slider drag is one entry, a preset or reset one.
+
     def set_pose(self, name: str) -> None:
-        self.state.set_pose(name)
+        from app.state import POSE_LABELS
+
+        self.pose_edit(f"pose {POSE_LABELS.get(name, name).lower()}", lambda: self.state.set_pose(name))
 
     def set_joint_angle(self, joint: str, axis: int, degrees: float) -> None:
-        self.state.set_joint_angle(joint, axis, degrees)
+        from app.pose_state import JOINTS
+
+        slider = self.widgets.pose.joint_sliders.get((joint, axis)) if self.widgets is not None else None
+        self.pose_drag(f"pose: {JOINTS[joint].label.lower()}", slider,
+                       lambda: self.state.set_joint_angle(joint, axis, degrees))
 
     def reset_joint(self, joint: str) -> None:
-        self.state.reset_joint(joint)
+        from app.pose_state import JOINTS
+
+        self.pose_edit(f"reset {JOINTS[joint].label.lower()}", lambda: self.state.reset_joint(joint))
 
     def reset_pose(self) -> None:
-        self.state.reset_pose()
+        self.pose_edit("reset pose", self.state.reset_pose)
 
     def set_mirror(self, on: bool) -> None:
         self.state.set_mirror(on)
 
     def set_root_translation(self, axis: int, metres: float) -> None:
-        self.state.set_root_translation(axis, metres)
+        slider = self.widgets.pose.translation_sliders[axis] if self.widgets is not None else None
+        self.pose_drag("pose: root position", slider, lambda: self.state.set_root_translation(axis, metres))
 
     def stand_on_floor(self) -> None:
-        self.state.stand_on_floor()
+        self.pose_edit("stand on floor", self.state.stand_on_floor)
 
     def set_shape(self, name: str, value: float) -> None:
         self.state.set_shape(name, value)

@@ -17,6 +17,11 @@ Why it is built this way:
   than LIVE_BUDGET_MS (software GL): a clip then plays, and a slider follows the mouse, at a rate
   that reads as motion; the full-size image follows on pause or release. On a GPU full-size renders
   fit the budget and stay full size.
+- Live frames on software GL also draw fewer Gaussians (level of detail, `GLSplatRenderer.render`'s
+  `detail`: an even sample, grown to cover): llvmpipe costs ~1.5 us of CPU per splat whatever the
+  size, so resolution alone cannot bring 67k splats near 30 fps. The fraction adapts so a live render
+  takes about LIVE_TARGET_MS; pausing or releasing renders everything at full size again.
+- The renderer's path is `viewer.gl_renderer.preferred_mode`: quads on llvmpipe, tiles on a GPU.
 - Gallery thumbnails render here too (`render_thumbnail`), with a second renderer on the same
   context: it keeps its own buffers, so the viewport's uploaded scene stays as it is.
 - Mouse input is polled once per frame: a drag belongs to the button that started it over the
@@ -45,6 +50,8 @@ CARD_WIDTH = 460
 DRAG_REDUCTION = 2  # while dragging, render at 1/2 of the panel's width and height
 LIVE_BUDGET_MS = 40.0  # a full-size render slower than this plays motion and slider drags at the drag size
 SLIDER_SETTLE_S = 0.3  # a slider counts as dragged this long after its last move
+LIVE_TARGET_MS = 15.0  # a live frame's render aims at this (software GL), by drawing fewer Gaussians
+MIN_DETAIL = 0.15  # never fewer than this fraction of the Gaussians (below, faces and hands blur away)
 
 
 def renderer_name(ctx: moderngl.Context) -> str:
@@ -62,6 +69,7 @@ class Viewport:
         self.ctx = ctx
         self.last_render_ms: float | None = None
         self._full_size_ms = 0.0  # the last full-size render
+        self._live_detail = 1.0  # fraction of the Gaussians live frames draw on slow GL (adapts)
         self._renderer = None  # GLSplatRenderer, created with the first scene (its module loads torch)
         self._thumbnail_renderer = None  # another one for gallery thumbnails, created with the first
         self._uploaded_scene = -1
@@ -74,6 +82,8 @@ class Viewport:
         self._shown_reduction = 1
         self._image: int | str | None = None
         self._ellipsis = ellipsis
+        self.painter = None  # app.paint_panel.ViewportPainter: with the paint tool on, left-drag paints
+        self._painting = False
 
         # Overlays, drawn over the image (later children of the panel draw on top).
         self._caption = dpg.add_text("", parent=panel, pos=(14, 10))
@@ -104,6 +114,12 @@ class Viewport:
         """Fit, navigate, render if needed, place overlays. True when something moved or changed."""
         resized = self._fit_to_panel()
         navigated = self._navigate()
+        if self.painter is not None:
+            x, y = dpg.get_mouse_pos(local=False)
+            left, top = self._origin()
+            self.painter.show_cursor(self._painting or (self._drag_button is None and self._hovered()),
+                                     x - left, y - top, (x, y))
+            self.painter.label_hint(self._hint)
         rendered = self._render_if_changed()
         self._update_overlays(task)
         return resized or navigated or rendered
@@ -111,6 +127,8 @@ class Viewport:
     def on_wheel(self, delta: float) -> None:
         """Mouse-wheel handler: zoom when the pointer is over the viewport."""
         if self.state.gaussians is not None and self._hovered():
+            if self.painter is not None and self.painter.wheel(delta):
+                return  # Ctrl+wheel with the paint tool: brush size
             self.state.zoom(delta)
 
     def render_thumbnail(self, gaussians: LayeredGaussians, size: tuple[int, int]) -> np.ndarray:
@@ -120,7 +138,9 @@ class Viewport:
         from viewer.gl_renderer import GLSplatRenderer
 
         if self._thumbnail_renderer is None:
-            self._thumbnail_renderer = GLSplatRenderer(ctx=self.ctx)
+            from viewer.gl_renderer import preferred_mode
+
+            self._thumbnail_renderer = GLSplatRenderer(ctx=self.ctx, mode=preferred_mode(self.ctx))
         width, height = size
         camera = OrbitCamera()
         camera.frame(gaussians.means.min(0).values.tolist(), gaussians.means.max(0).values.tolist(), width / height)
@@ -165,6 +185,10 @@ class Viewport:
         dpg.configure_item(self._hint, pos=(14, height - 30))
         return True
 
+    def _origin(self) -> tuple[float, float]:
+        """Screen position of the image's top-left pixel (child windows report no rect of their own)."""
+        return tuple(dpg.get_item_rect_min(self._image)) if self._image is not None else (0.0, 0.0)
+
     def _hovered(self) -> bool:
         """Pointer over the viewport and not blocked by a menu, popup or modal dialog."""
         return bool(dpg.is_item_hovered(self.panel))
@@ -176,9 +200,15 @@ class Viewport:
             self._drag_button = None
             return False
         x, y = dpg.get_mouse_pos(local=False)
+        left, top = self._origin()
         if self._drag_button is None:
             if not self._hovered():
                 return False
+            if self.painter is not None and self.painter.active() and dpg.is_mouse_button_clicked(
+                    dpg.mvMouseButton_Left):  # the paint tool: left-drag paints (Alt+left-drag still orbits)
+                self._drag_button, self._last_mouse = dpg.mvMouseButton_Left, (x, y)
+                self._painting = self.painter.press(x - left, y - top)
+                return True
             if dpg.is_mouse_button_double_clicked(dpg.mvMouseButton_Left):
                 state.frame()
                 return True
@@ -188,13 +218,17 @@ class Viewport:
                     return True
             return False
         if not dpg.is_mouse_button_down(self._drag_button):
-            self._drag_button = None
+            if self._painting:
+                self.painter.release()
+            self._drag_button, self._painting = None, False
             return True
         dx, dy = x - self._last_mouse[0], y - self._last_mouse[1]
         self._last_mouse = (x, y)
         if dx == 0 and dy == 0:
             return False
-        if self._drag_button == dpg.mvMouseButton_Left:
+        if self._painting:
+            self.painter.drag(x - left, y - top)
+        elif self._drag_button == dpg.mvMouseButton_Left:
             state.orbit(dx, dy)
         else:
             state.pan(dx, dy)
@@ -216,10 +250,14 @@ class Viewport:
         if state.gaussians is None:
             pixels[:] = state.background
         else:
-            image = self._render(pixels.shape[1], pixels.shape[0])
+            detail = self._live_detail if dragging and slow else 1.0
+            image = self._render(pixels.shape[1], pixels.shape[0], detail)
             np.multiply(image, np.float32(1 / 255), out=pixels, casting="unsafe")
             if reduction == 1:
                 self._full_size_ms = self.last_render_ms
+            elif slow:  # steer the next live frame's detail towards the target time
+                step = min(1.5, max(0.5, LIVE_TARGET_MS / max(self.last_render_ms, 1e-3)))
+                self._live_detail = min(1.0, max(MIN_DETAIL, detail * step))
         dpg.set_value(texture, pixels.ravel())
         if reduction != self._shown_reduction:
             dpg.configure_item(self._image, texture_tag=texture)
@@ -227,20 +265,20 @@ class Viewport:
         self._rendered_key = key
         return True
 
-    def _render(self, width: int, height: int) -> np.ndarray:
+    def _render(self, width: int, height: int, detail: float = 1.0) -> np.ndarray:
         state = self.state
         if self._renderer is None:
-            from viewer.gl_renderer import GLSplatRenderer, share_cores_with_software_gl
+            from viewer.gl_renderer import GLSplatRenderer, preferred_mode, share_cores_with_software_gl
 
-            self._renderer = GLSplatRenderer(ctx=self.ctx)
+            self._renderer = GLSplatRenderer(ctx=self.ctx, mode=preferred_mode(self.ctx))
             share_cores_with_software_gl(self.ctx)
         if self._uploaded_scene != state.scene_version:
             g = state.gaussians
-            self._renderer.set_gaussians(g.means, g.quats, g.scales, g.opacities, g.colors)
+            self._renderer.set_gaussians(g.means, g.quats, g.scales, state.shown_opacities(), g.colors)
             self._uploaded_scene = state.scene_version
         start = time.perf_counter()
         try:
-            return self._renderer.render(state.camera, width, height, background=state.background)
+            return self._renderer.render(state.camera, width, height, background=state.background, detail=detail)
         finally:
             self.ctx.screen.use()  # Dear PyGui draws into whatever framebuffer is bound
             self.last_render_ms = 1e3 * (time.perf_counter() - start)
