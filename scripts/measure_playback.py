@@ -8,6 +8,9 @@ own process, through app.measure, and prints one JSON object per line:
   achieved display fps, and clip seconds played against wall seconds (speed_error_pct);
 - pose / shape: a slider edit every frame (right shoulder raise / body height): edit-to-frame latency;
 - reshape (no window): `Reshaper` re-evaluations of the default avatar, and the body's `rest()` alone.
+Window modes also report the process's resident memory (rss_mb: sampled every second from
+/proc/self/status: at the first measured frame's second, the largest, and the last), so a long
+playback (`--modes playback --seconds 300`) shows whether memory stays flat.
 """
 from __future__ import annotations
 
@@ -27,12 +30,38 @@ os.environ.setdefault("WARP_LOG_LEVEL", "error")
 WINDOW_MODES = ("playback", "pose", "shape")
 
 
+def resident_mb() -> float:
+    """This process's resident set size in MB (Linux)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
 def run_window_mode(mode: str, motion: str, seconds: float, window: tuple[int, int]) -> dict:
+    import threading
+
     from app.measure import measure_studio
     from app.studio import StudioOptions
 
+    samples: list[tuple[float, float]] = []  # (time, MB)
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(1.0):
+            samples.append((time.perf_counter(), resident_mb()))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     options = StudioOptions(window_size=window, play=motion if mode == "playback" else None)
-    return measure_studio(options, mode, seconds=seconds)
+    result = measure_studio(options, mode, seconds=seconds)
+    ended = time.perf_counter()
+    stop.set()
+    measured = [mb for t, mb in samples if t >= ended - seconds - 1.0] or [resident_mb()]
+    result["rss_mb"] = {"first": round(measured[0]), "max": round(max(measured)), "last": round(measured[-1]),
+                        "samples": len(measured)}
+    return result
 
 
 def measure_reshape(repeats: int = 10) -> dict:

@@ -23,6 +23,7 @@ struct Splat {
 layout(std430, binding = 2) writeonly buffer Splats { Splat splats[]; };
 
 uniform uint u_count;
+uniform float u_scale_boost;  // level of detail: sqrt(all / drawn), so fewer splats still cover the figure
 
 void main() {
     uint i = gl_GlobalInvocationID.x;
@@ -30,7 +31,7 @@ void main() {
     Gaussian g = gaussians[order[i]];
     vec2 mean2d, axis1, axis2;
     vec3 conic;
-    bool kept = project_splat(g.mean_opacity.xyz, g.quat, g.scale.xyz, g.mean_opacity.w, true,
+    bool kept = project_splat(g.mean_opacity.xyz, g.quat, g.scale.xyz * u_scale_boost, g.mean_opacity.w, true,
                               mean2d, conic, axis1, axis2);
     splats[i] = Splat(vec4(mean2d, conic.xy), vec4(axis1, axis2),
                       vec4(g.color.rgb, kept ? g.mean_opacity.w : 0.0), vec4(conic.z, 0.0, 0.0, 0.0));

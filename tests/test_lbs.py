@@ -81,3 +81,22 @@ def test_translation_moves_everything(avatar):
     posed = avatar.posed(pose)
     assert torch.allclose(posed.means - avatar.gaussians.means, torch.tensor([0.3, 0.0, -0.2]).expand_as(posed.means),
                           atol=1e-5)
+
+
+def test_bone_quaternions_sit_in_their_parents_hemisphere():
+    """Each bone's quaternion is its rotation's (up to sign) and agrees in sign with its parent's, so
+    blending neighbouring bones never cancels; the alignment really flips bones."""
+    from core.lbs import bone_quaternions
+    from core.rotations import axis_angle_to_matrix, matrix_to_quaternion
+
+    generator = torch.Generator().manual_seed(0)
+    parents = torch.tensor([-1] + [int(torch.randint(0, j, (1,), generator=generator)) for j in range(1, 60)])
+    flips = 0
+    for _ in range(10):
+        rotations = axis_angle_to_matrix(torch.randn(60, 3, generator=generator) * 2.5)
+        q = bone_quaternions(rotations, parents)
+        plain = matrix_to_quaternion(rotations)
+        assert torch.allclose(q.abs(), plain.abs())
+        assert ((q[1:] * q[parents[1:]]).sum(-1) >= 0).all()
+        flips += int((q[:, 0] < 0).sum())
+    assert flips > 10

@@ -68,7 +68,7 @@ def project(
 
 def composite_over(premultiplied: torch.Tensor, alpha: torch.Tensor, background: Sequence[float]) -> torch.Tensor:
     """Straight RGBA (..., 4) of premultiplied splats (alpha = 1 - T) over a straight-RGBA background."""
-    bg = torch.tensor(background, dtype=torch.float32)
+    bg = torch.tensor(background, dtype=torch.float32, device=premultiplied.device)
     transmittance = (1.0 - alpha)[..., None]
     out_alpha = alpha[..., None] + transmittance * bg[3]
     out_rgb = premultiplied + transmittance * bg[3] * bg[:3]
