@@ -394,3 +394,26 @@ def test_gpu_binning_resizes_and_grows_its_pair_buffers(ctx):
         assert pairs[1] > first_capacity and renderer.pair_overflows >= 1  # the close-up outgrew the first buffers
     finally:
         renderer.release()
+
+
+@pytest.mark.parametrize("mode", ["tiles", "ssbo"])
+def test_gpu_joint_quaternions_equal_core_lbs(renderers, mode):
+    """shaders/joint_quats.comp (the per-pose quaternions of GPU skinning) gives core.lbs.bone_quaternions,
+    hemisphere flips along the rig tree included."""
+    from core.lbs import bone_quaternions
+    from viewer.gl_renderer import JOINT_FLOATS
+
+    (means, quats, scales, opacities, colors), indices, weights, parents, rest_joints = rigged_scene(4, n=10, joints=40)
+    renderer = renderers[mode]
+    renderer.set_gaussians(means, quats, scales, opacities, colors)
+    renderer.set_skin_weights(indices, weights)
+    flips = 0
+    for seed in range(20):
+        skinning = random_skinning(seed, rest_joints, parents)
+        renderer.pose(skinning, parents)
+        renderer.read_gaussians()  # runs the pending pose passes
+        joints = np.frombuffer(renderer._buffers["joints"].read(size=40 * JOINT_FLOATS * 4), np.float32)
+        expected = bone_quaternions(skinning[:, :, :3], parents).numpy()
+        np.testing.assert_allclose(joints.reshape(40, JOINT_FLOATS)[:, 12:16], expected, atol=2e-6)
+        flips += int((expected[:, 0] < 0).sum())
+    assert flips > 10  # the alignment really flipped bones

@@ -65,6 +65,7 @@ SPLAT_FLOATS = 16  # projected record, see shaders/splat_project.comp
 TILE_SPLAT_FLOATS = 12  # projected record of the tile path, see shaders/splat_tiles_project.comp
 REST_FLOATS = 24  # std430 RestGaussian of shaders/skin.comp: mean, quat, 8 bones, 8 weights (96 bytes)
 JOINT_FLOATS = 16  # std430 Joint of shaders/skin.comp: 3x4 rows + quaternion (64 bytes)
+MAX_GPU_JOINTS = 256  # rigs up to this size get their joint quaternions on the GPU (shaders/joint_quats.comp)
 MAX_BONES = 8  # bones per Gaussian the GPU skinning reads (core.templates.SKIN_K)
 WORKGROUP = 128  # local_size_x of the per-Gaussian compute passes
 TILE = 8  # pixels per tile side in the tile path (local_size of splat_tiles_raster.comp)
@@ -133,7 +134,7 @@ class GLSplatRenderer:
             )
         self.mode = mode
         fragment = _HEADER + source("splat.frag")
-        self._skin = self._depth = self._tile_project = self._tile_raster = None
+        self._skin = self._joint_quats = self._depth = self._tile_project = self._tile_raster = None
         self._binning: dict[str, moderngl.ComputeShader] = {}
         self._uniform_cache: dict[int, dict[str, list]] = {}  # _pass_uniforms: program -> name -> [uniform, value]
         # Tile path: sort and bin on the GPU (True) or on the CPU (False, the reference the tests compare with).
@@ -160,11 +161,13 @@ class GLSplatRenderer:
                 )
             }
             self._skin = self.ctx.compute_shader(_HEADER + source("skin.comp"))
+            self._joint_quats = self.ctx.compute_shader(_HEADER + source("joint_quats.comp"))
             self._project = self._splat_program = None
         elif mode == "ssbo":
             projection = _HEADER + source("splat_project.glsl") + source("splat_project.comp")
             self._project = self.ctx.compute_shader(projection)
             self._skin = self.ctx.compute_shader(_HEADER + source("skin.comp"))
+            self._joint_quats = self.ctx.compute_shader(_HEADER + source("joint_quats.comp"))
             self._depth = self.ctx.compute_shader(_HEADER + source("depth.comp"))
             vertex = _HEADER + source("splat_quad.vert")
             self._splat_program = self.ctx.program(vertex_shader=vertex, fragment_shader=fragment)
@@ -183,6 +186,10 @@ class GLSplatRenderer:
         self._splat_vao: moderngl.VertexArray | None = None
         self._rigged = False  # set_skin_weights attached bones to the Gaussians (GPU skinning)
         self._pose_pending = False  # pose() wrote new joints: skin before the next projection
+        self._joint_quats_pending = False  # ... whose quaternions shaders/joint_quats.comp fills first
+        self._joint_count = 0
+        self._parent_list: list[int] | None = None  # the rig tree in the "parents" buffer
+        self._parents_written = False
         self._tile_scratch: dict[str, np.ndarray] = {}  # tiles: readback arrays, reused
         self._target_size: tuple[int, int] | None = None
         self._targets: list = []  # accum texture, accum fbo, output renderbuffer, output fbo
@@ -250,8 +257,15 @@ class GLSplatRenderer:
             parents.detach().cpu().numpy() if isinstance(parents, torch.Tensor) else parents).ravel()]
         joints = np.zeros((skinning.shape[0], JOINT_FLOATS), np.float32)
         joints[:, 0:12] = skinning.reshape(-1, 12)
-        joints[:, 12:16] = bone_quaternions(torch.from_numpy(np.ascontiguousarray(skinning[:, :, :3])),
-                                             parent_list).numpy()
+        self._joint_count = len(joints)
+        self._joint_quats_pending = len(joints) <= MAX_GPU_JOINTS
+        if self._joint_quats_pending:  # shaders/joint_quats.comp fills the quaternions before skinning
+            if not self._parents_written or parent_list != self._parent_list:
+                self._write_buffer("parents", np.asarray(parent_list or [-1], np.int32))
+                self._parent_list, self._parents_written = parent_list, True
+        else:
+            joints[:, 12:16] = bone_quaternions(torch.from_numpy(np.ascontiguousarray(skinning[:, :, :3])),
+                                                 parent_list).numpy()
         self._write_buffer("joints", joints)
         self._pose_pending = True
 
@@ -368,6 +382,12 @@ class GLSplatRenderer:
         if not self._pose_pending:
             return
         n = len(self._packed)
+        if n and self._joint_quats_pending:
+            _set_uniforms(self._joint_quats, u_joints=self._joint_count, u_align=int(self._parent_list is not None))
+            self._buffers["joints"].bind_to_storage_buffer(5)
+            self._buffers["parents"].bind_to_storage_buffer(6)
+            self._joint_quats.run(group_x=1)
+            self.ctx.memory_barrier(moderngl.SHADER_STORAGE_BARRIER_BIT)
         if n:
             _set_uniforms(self._skin, u_count=n)
             self._buffers["gaussians"].bind_to_storage_buffer(0)
@@ -676,7 +696,8 @@ class GLSplatRenderer:
         """Free the GL objects (and the context, if this renderer created it)."""
         self._release_scene()
         programs = (self._composite_vao, self._composite_program, self._splat_program, self._project,
-                    self._skin, self._depth, self._tile_project, self._tile_raster, *self._binning.values())
+                    self._skin, self._joint_quats, self._depth, self._tile_project, self._tile_raster,
+                    *self._binning.values())
         for obj in (*self._targets, *programs):
             if obj is not None:
                 obj.release()
@@ -690,6 +711,7 @@ class GLSplatRenderer:
             if obj is not None:
                 obj.release()
         self._splat_vao, self._buffers = None, {}
+        self._parents_written = False
 
     def _allocate(self, n: int) -> None:
         """(Re)create the per-scene buffers and vertex array for n Gaussians (moderngl wants >= 1 byte)."""
