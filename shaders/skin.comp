@@ -1,7 +1,7 @@
 // Linear blend skinning on the GPU: the math of core/lbs.posed_gaussians (the oracle), so a new pose
 // uploads only the joints' skinning transforms and quaternions instead of every Gaussian.
 //   mean = (sum_k w_k A_k) [x, 1]          (A_j: joint j's 3x4 skinning transform)
-//   quat = normalize(sum_k w_k q_j) * q    (q_j: joint j's quaternion, hemisphere-aligned on the CPU)
+//   quat = normalize(sum_k w_k q_j) * q    (q_j: joint j's quaternion, from joint_quats.comp)
 // Writes the posed mean and quaternion into the Gaussians buffer the projection pass reads; scale,
 // opacity and colour there stay as set_gaussians wrote them.
 
