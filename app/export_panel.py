@@ -63,11 +63,6 @@ class ExportWidgets:
         return [self.image_size, self.video_size, self.frames]
 
 
-def _heading(text: str, themes: Themes) -> None:
-    item = dpg.add_text(text)
-    if themes.heading_font is not None:
-        dpg.bind_item_font(item, themes.heading_font)
-
 
 def build_export_tab(studio: Studio, themes: Themes, width: int, row_height: int) -> ExportWidgets:
     """The tab's contents (call inside its dpg.tab); callbacks call `studio`'s actions."""
@@ -77,7 +72,7 @@ def build_export_tab(studio: Studio, themes: Themes, width: int, row_height: int
     groups: dict[str, int | str] = {}
     with dpg.child_window(border=False, height=-1, width=-1) as scroll:
         dpg.bind_item_theme(scroll, themes.scroll_area)
-        _heading("Format", themes)
+        themes.heading("Format")
         format_combo = dpg.add_combo(list(FORMAT_BY_LABEL), default_value=FORMATS[settings.format], width=-1,
                                      callback=lambda s, a: option("format", FORMAT_BY_LABEL[a]))
         note = dpg.add_text("", wrap=wrap)

@@ -63,16 +63,6 @@ class GenerateWidgets:
     synced_shown: int | None = None  # the gallery entry whose seed the seed field was set to
 
 
-def _heading(text: str, themes: Themes) -> None:
-    item = dpg.add_text(text)
-    if themes.heading_font is not None:
-        dpg.bind_item_font(item, themes.heading_font)
-
-
-def _dim(text: str, themes: Themes, wrap: int) -> int | str:
-    item = dpg.add_text(text, wrap=wrap)
-    dpg.bind_item_theme(item, themes.dim_text)
-    return item
 
 
 def build_generate_tab(studio: Studio, themes: Themes, width: int, row_height: int) -> GenerateWidgets:
@@ -83,11 +73,11 @@ def build_generate_tab(studio: Studio, themes: Themes, width: int, row_height: i
     with dpg.child_window(border=False, height=-1, width=-1) as scroll:
         dpg.bind_item_theme(scroll, themes.scroll_area)
         with dpg.group(horizontal=True):
-            _heading("Source", themes)
+            themes.heading("Source")
             source = dpg.add_radio_button(list(SOURCE_BY_LABEL), horizontal=True,
                                           default_value=SOURCE_LABELS[WARDROBE],
                                           callback=lambda s, a: studio.set_source(SOURCE_BY_LABEL[a]))
-        model_note = _dim("", themes, wrap)
+        model_note = themes.dim("", wrap)
 
         with dpg.group(horizontal=True):
             seed_input = dpg.add_input_int(
@@ -115,8 +105,8 @@ def build_generate_tab(studio: Studio, themes: Themes, width: int, row_height: i
                 cancel = dpg.add_button(label="Cancel", width=-1, callback=lambda: studio.cancel_task())
 
         dpg.add_spacer(height=2)
-        _heading(f"Gallery (last {GALLERY_SIZE})", themes)
-        gallery_note = _dim("Samples appear here; click one to show it again.", themes, wrap)
+        themes.heading(f"Gallery (last {GALLERY_SIZE})")
+        gallery_note = themes.dim("Samples appear here; click one to show it again.", wrap)
         slots: list[GallerySlot] = []
         for row in range(math.ceil(GALLERY_SIZE / GALLERY_COLUMNS)):
             with dpg.group(horizontal=True):
@@ -131,7 +121,7 @@ def build_generate_tab(studio: Studio, themes: Themes, width: int, row_height: i
                     slots.append(GallerySlot(group, button, caption, tooltip))
 
         dpg.add_spacer(height=2)
-        _heading("Interpolate", themes)
+        themes.heading("Interpolate")
         with dpg.group(horizontal=True):
             dpg.add_text("A")
             pick_a = dpg.add_combo([], width=(width - 110) // 2, callback=lambda s, a: studio.pick_interpolation(
@@ -141,10 +131,10 @@ def build_generate_tab(studio: Studio, themes: Themes, width: int, row_height: i
                 "b", widgets.pick_labels[a]))
         interpolation = dpg.add_slider_float(min_value=0.0, max_value=1.0, format="A  %.2f  B", width=-1,
                                              clamped=True, callback=lambda s, a: studio.set_interpolation(a))
-        interpolation_note = _dim("", themes, wrap)
+        interpolation_note = themes.dim("", wrap)
 
         dpg.add_spacer(height=2)
-        _heading("Body model", themes)
+        themes.heading("Body model")
         dpg.add_text(studio.body_label, wrap=wrap)
 
     widgets = GenerateWidgets(  # the pick combos' callbacks read its pick_labels

@@ -16,7 +16,7 @@ from app.edit import GARMENTS, LAYER_LABELS, REMOVED_LABELS
 from app.generate import SOURCE_LABELS
 from app.state import MAX_SEED, StudioState
 from app.tasks import TaskStatus
-from app.theme import Themes
+from app.theme import Themes, tooltip
 
 if TYPE_CHECKING:
     from app.studio import Studio
@@ -55,21 +55,7 @@ class LayersWidgets:
         return [row.seed for row in self.rows.values()]
 
 
-def _heading(text: str, themes: Themes) -> None:
-    item = dpg.add_text(text)
-    if themes.heading_font is not None:
-        dpg.bind_item_font(item, themes.heading_font)
 
-
-def _dim(text: str, themes: Themes, wrap: int) -> int | str:
-    item = dpg.add_text(text, wrap=wrap)
-    dpg.bind_item_theme(item, themes.dim_text)
-    return item
-
-
-def _tooltip(item: int | str, text: str) -> None:
-    with dpg.tooltip(item):
-        dpg.add_text(text, wrap=320)
 
 
 def build_layers_tab(studio: Studio, themes: Themes, width: int) -> LayersWidgets:
@@ -78,11 +64,10 @@ def build_layers_tab(studio: Studio, themes: Themes, width: int) -> LayersWidget
     rows: dict[str, LayerRow] = {}
     with dpg.child_window(border=False, height=-1, width=-1) as scroll:
         dpg.bind_item_theme(scroll, themes.scroll_area)
-        note = _dim("", themes, wrap)
+        note = themes.dim("", wrap)
         base = dpg.add_text("")
-        _dim("Each garment can come from another avatar: pick a gallery sample or type a seed. Removing one "
-             "shows the complete body underneath. Swaps are undoable (Ctrl+Z) and saved with the project.",
-             themes, wrap)
+        themes.dim("Each garment can come from another avatar: pick a gallery sample or type a seed. Removing one "
+                   "shows the complete body underneath. Swaps are undoable (Ctrl+Z) and saved with the project.", wrap)
         with dpg.group(horizontal=True, show=False) as progress_row:
             progress = dpg.add_progress_bar(width=-90, height=24)
             cancel = dpg.add_button(label="Cancel", width=-1, callback=lambda: studio.cancel_task())
@@ -91,28 +76,28 @@ def build_layers_tab(studio: Studio, themes: Themes, width: int) -> LayersWidget
             with dpg.group(horizontal=True):
                 visible = dpg.add_checkbox(label=LAYER_LABELS[layer], default_value=True,
                                            callback=lambda s, a, u: studio.set_layer_visible(u, a), user_data=layer)
-                _tooltip(visible, f"Show the {LAYER_LABELS[layer].lower()} in the viewport (a view setting: "
+                tooltip(visible, f"Show the {LAYER_LABELS[layer].lower()} in the viewport (a view setting: "
                                   "hidden layers are still part of the avatar and its exports).")
-                source = _dim("", themes, wrap - 90)
+                source = themes.dim("", wrap - 90)
             with dpg.group(horizontal=True):
                 pick = dpg.add_combo([OWN], default_value=OWN, width=150,
                                      callback=lambda s, a, u: _picked(studio, widgets, u, a), user_data=layer)
-                _tooltip(pick, "Take this layer from a gallery sample (Generate tab), or the base's own.")
+                tooltip(pick, "Take this layer from a gallery sample (Generate tab), or the base's own.")
                 seed = dpg.add_input_int(default_value=0, min_value=0, max_value=MAX_SEED, min_clamped=True,
                                          max_clamped=True, width=70, step=0, on_enter=True,
                                          callback=lambda s, a, u: studio.take_layer_from_seed(u, a), user_data=layer)
-                _tooltip(seed, "A seed of the current source (Generate tab): Enter or Use takes this layer from it.")
+                tooltip(seed, "A seed of the current source (Generate tab): Enter or Use takes this layer from it.")
                 use = dpg.add_button(label="Use", callback=lambda s, a, u: studio.take_layer_from_seed(
                     u, dpg.get_value(rows[u].seed)), user_data=layer)
                 remove = dpg.add_button(label="Remove", width=-1, callback=lambda s, a, u: _toggle_removed(studio, u),
                                         user_data=layer)
-                _tooltip(remove, f"Remove the {LAYER_LABELS[layer].lower()} ({REMOVED_LABELS[layer]}); press again "
+                tooltip(remove, f"Remove the {LAYER_LABELS[layer].lower()} ({REMOVED_LABELS[layer]}); press again "
                                  "to bring the base's own back.")
             rows[layer] = LayerRow(visible, source, pick, seed, use, remove)
         dpg.add_spacer(height=6)
         body_visible = dpg.add_checkbox(label=LAYER_LABELS["body"], default_value=True,
                                         callback=lambda s, a: studio.set_layer_visible("body", a))
-        _tooltip(body_visible, "Show the body (skin) in the viewport; it always comes from the base.")
+        tooltip(body_visible, "Show the body (skin) in the viewport; it always comes from the base.")
     widgets = LayersWidgets(base, body_visible, rows, progress_row, progress, cancel, note)
     return widgets
 

@@ -20,7 +20,7 @@ import numpy as np
 from app.edit import BRUSH_RADIUS_RANGE, LAYER_LABELS, PAINT_LAYERS
 from app.state import StudioState
 from app.tasks import TaskStatus
-from app.theme import Themes
+from app.theme import Themes, tooltip
 
 if TYPE_CHECKING:
     from app.studio import Studio
@@ -71,21 +71,7 @@ class PaintWidgets:
     last_uv: tuple[float, float] | None = None
 
 
-def _heading(text: str, themes: Themes) -> None:
-    item = dpg.add_text(text)
-    if themes.heading_font is not None:
-        dpg.bind_item_font(item, themes.heading_font)
 
-
-def _dim(text: str, themes: Themes, wrap: int) -> int | str:
-    item = dpg.add_text(text, wrap=wrap)
-    dpg.bind_item_theme(item, themes.dim_text)
-    return item
-
-
-def _tooltip(item: int | str, text: str) -> None:
-    with dpg.tooltip(item):
-        dpg.add_text(text, wrap=320)
 
 
 def build_paint_tab(studio: Studio, themes: Themes, width: int) -> PaintWidgets:
@@ -99,12 +85,12 @@ def build_paint_tab(studio: Studio, themes: Themes, width: int) -> PaintWidgets:
     editable: list[int | str] = []
     with dpg.child_window(border=False, height=-1, width=-1) as scroll:
         dpg.bind_item_theme(scroll, themes.scroll_area)
-        note = _dim("", themes, wrap)
+        note = themes.dim("", wrap)
         with dpg.group(horizontal=True):
             dpg.add_text("Layer")
             layer = dpg.add_combo([LAYER_LABELS[n] for n in PAINT_LAYERS], default_value=LAYER_LABELS["top"],
                                   width=-1, callback=lambda s, a: studio.set_paint_layer(LAYER_BY_LABEL[a]))
-        _tooltip(layer, "The layer the UV view shows and UV strokes paint. A stroke on the avatar paints the "
+        tooltip(layer, "The layer the UV view shows and UV strokes paint. A stroke on the avatar paints the "
                         "layer under the brush and selects it here.")
         with dpg.drawlist(width=size, height=size) as drawlist:
             cell = size / CHECKER
@@ -116,46 +102,46 @@ def build_paint_tab(studio: Studio, themes: Themes, width: int) -> PaintWidgets:
             image = dpg.draw_image(textures[384], (0, 0), (size, size))
             cursor_shadow = dpg.draw_circle((0, 0), 10, color=CURSOR_SHADOW, thickness=3, show=False)
             cursor = dpg.draw_circle((0, 0), 10, color=CURSOR_COLOUR, thickness=1.5, show=False)
-        caption = _dim("", themes, wrap)
+        caption = themes.dim("", wrap)
 
         with dpg.group(horizontal=True):
             half = (size - 8) // 2
             tool = dpg.add_button(label="Paint on avatar (B)", width=half, callback=lambda: studio.toggle_paint_tool())
-            _tooltip(tool, "Left-drag on the viewport paints the surface under the brush (it crosses UV seams); "
+            tooltip(tool, "Left-drag on the viewport paints the surface under the brush (it crosses UV seams); "
                            "Alt+left-drag orbits meanwhile. Press again (or B) to go back to orbiting.")
             eyedropper = dpg.add_button(label="Eyedropper (I)", width=-1, callback=lambda: studio.arm_eyedropper())
-            _tooltip(eyedropper, "The next click on the UV view or the avatar picks the brush colour.")
+            tooltip(eyedropper, "The next click on the UV view or the avatar picks the brush colour.")
         mode = dpg.add_radio_button(list(MODE_BY_LABEL), horizontal=True, default_value="Paint",
                                     callback=lambda s, a: studio.set_brush(mode=MODE_BY_LABEL[a]))
-        _tooltip(mode, "Paint: the brush colour. Erase: back to the generated colours. Blur: soften. "
+        tooltip(mode, "Paint: the brush colour. Erase: back to the generated colours. Blur: soften. "
                        "Smudge: drag the colours along.")
         with dpg.group(horizontal=True):
             colour = dpg.add_color_edit(default_value=(204, 31, 31, 255), no_alpha=True, width=-80,
                                         callback=lambda s, a: studio.set_brush(rgb=_rgb(a)))
             dpg.add_text("colour")
-        _tooltip(colour, "The brush colour: click the swatch for a picker.")
+        tooltip(colour, "The brush colour: click the swatch for a picker.")
         lo, hi = BRUSH_RADIUS_RANGE
         radius = dpg.add_slider_float(label="radius", min_value=100 * lo, max_value=100 * hi, default_value=3.0,
                                       format="%.1f cm", width=-80, clamped=True,
                                       callback=lambda s, a: studio.set_brush(radius=a / 100.0))
-        _tooltip(radius, "Brush radius on the body, centimetres. [ and ] (or Ctrl+wheel over the viewport) "
+        tooltip(radius, "Brush radius on the body, centimetres. [ and ] (or Ctrl+wheel over the viewport) "
                          "change it.")
         hardness = dpg.add_slider_float(label="hardness", min_value=0.0, max_value=1.0, default_value=0.6,
                                         format="%.2f", width=-80, clamped=True,
                                         callback=lambda s, a: studio.set_brush(hardness=a))
-        _tooltip(hardness, "The part of the radius at full strength: 1 is a hard edge, 0 fades from the centre.")
+        tooltip(hardness, "The part of the radius at full strength: 1 is a hard edge, 0 fades from the centre.")
         opacity = dpg.add_slider_float(label="opacity", min_value=0.0, max_value=1.0, default_value=1.0,
                                        format="%.2f", width=-80, clamped=True,
                                        callback=lambda s, a: studio.set_brush(opacity=a))
-        _tooltip(opacity, "How strongly one stroke covers what is under it (overlapping dabs do not pile up).")
+        tooltip(opacity, "How strongly one stroke covers what is under it (overlapping dabs do not pile up).")
         clear = dpg.add_button(label="Clear this layer's paint", width=-1, callback=lambda: studio.clear_paint())
         editable += [layer, tool, eyedropper, mode, colour, radius, hardness, opacity, clear]
 
         dpg.add_spacer(height=4)
-        _heading("Harmonise", themes)
-        harmonise_note = _dim("", themes, wrap)
+        themes.heading("Harmonise")
+        harmonise_note = themes.dim("", wrap)
         harmonise = dpg.add_button(label="Fold paint into the latent", width=-1, callback=lambda: studio.harmonise())
-        _tooltip(harmonise, "Optimises the trained model's latent of this layer's source so that the model itself "
+        tooltip(harmonise, "Optimises the trained model's latent of this layer's source so that the model itself "
                             "draws the paint (shape and fit stay). The paint is then cleared; undo brings it back.")
         with dpg.group(horizontal=True, show=False) as harmonise_row:
             harmonise_progress = dpg.add_progress_bar(width=-90, height=24)

@@ -18,7 +18,7 @@ import dearpygui.dearpygui as dpg
 
 from app.pose_state import JOINT_TABLE, JOINTS, PRESETS, REGIONS, ROOT_REGION, ROOT_TRANSLATION_RANGE, joint_index
 from app.state import StudioState
-from app.theme import Themes
+from app.theme import Themes, tooltip
 
 if TYPE_CHECKING:
     from app.studio import Studio
@@ -79,21 +79,7 @@ class BodyWidgets:
     shown: tuple | None = None  # the (built shape, shape, expression, poseable) the sliders show
 
 
-def _heading(text: str, themes: Themes) -> None:
-    item = dpg.add_text(text)
-    if themes.heading_font is not None:
-        dpg.bind_item_font(item, themes.heading_font)
 
-
-def _dim(text: str, themes: Themes, wrap: int = 0) -> int | str:
-    item = dpg.add_text(text, wrap=wrap)
-    dpg.bind_item_theme(item, themes.dim_text)
-    return item
-
-
-def _tooltip(item: int | str, text: str) -> None:
-    with dpg.tooltip(item):
-        dpg.add_text(text, wrap=320)
 
 
 def build_pose_tab(studio: Studio, themes: Themes, width: int) -> PoseWidgets:
@@ -104,8 +90,8 @@ def build_pose_tab(studio: Studio, themes: Themes, width: int) -> PoseWidgets:
     blocks = _Blocks(studio, themes, sliders, {}, {})
     with dpg.child_window(border=False, height=-1, width=-1) as scroll:
         dpg.bind_item_theme(scroll, themes.scroll_area)
-        note = _dim("", themes, wrap=width - 40)
-        _heading("Presets", themes)
+        note = themes.dim("", wrap=width - 40)
+        themes.heading("Presets")
         buttons: dict[str, int | str] = {}
         keys = list(PRESETS)
         content = width - SCROLLBAR_ROOM
@@ -115,18 +101,18 @@ def build_pose_tab(studio: Studio, themes: Themes, width: int) -> PoseWidgets:
                 for key in keys[row:row + PRESET_COLUMNS]:
                     buttons[key] = dpg.add_button(label=PRESETS[key].label, width=button_width, height=28,
                                                   callback=lambda s, a, u: studio.set_pose(u), user_data=key)
-                    _tooltip(buttons[key], PRESETS[key].description)
+                    tooltip(buttons[key], PRESETS[key].description)
         editable += buttons.values()
         mirror = dpg.add_checkbox(label="Mirror left/right", callback=lambda s, a: studio.set_mirror(a))
-        _tooltip(mirror, "Editing a joint on one side sets the same angles on the other side "
+        tooltip(mirror, "Editing a joint on one side sets the same angles on the other side "
                          "(reflected across the body's middle plane).")
         with dpg.group(horizontal=True):
             reset_all = dpg.add_button(label="Reset all", width=(content - 8) // 2,
                                        callback=lambda: studio.reset_pose())
-            _tooltip(reset_all, "Every joint back to rest: the T-pose.")
+            tooltip(reset_all, "Every joint back to rest: the T-pose.")
             floor = dpg.add_button(label="Stand on floor", width=(content - 8) // 2,
                                    callback=lambda: studio.stand_on_floor())
-            _tooltip(floor, "Move the root up or down until the lowest point of the body touches the floor.")
+            tooltip(floor, "Move the root up or down until the lowest point of the body touches the floor.")
         editable += [mirror, reset_all, floor]
 
         with dpg.collapsing_header(label=ROOT_REGION, default_open=True) as header:
@@ -141,7 +127,7 @@ def build_pose_tab(studio: Studio, themes: Themes, width: int) -> PoseWidgets:
                     label=label, min_value=-ROOT_TRANSLATION_RANGE, max_value=ROOT_TRANSLATION_RANGE,
                     format="%.2f m", width=-SLIDER_LABEL_WIDTH, clamped=True,
                     callback=lambda s, a, u: studio.set_root_translation(u, a), user_data=axis)
-                _tooltip(slider, f"Root translation along world {'xyz'[axis]}, metres: + moves the body {hint}.")
+                tooltip(slider, f"Root translation along world {'xyz'[axis]}, metres: + moves the body {hint}.")
                 translation.append(slider)
             editable += translation
         for region in REGIONS:
@@ -154,8 +140,8 @@ def build_pose_tab(studio: Studio, themes: Themes, width: int) -> PoseWidgets:
                     for spec in specs:
                         blocks.add(spec, sections[-1])
         dpg.add_spacer(height=8)
-        _dim("Angles are degrees about the world axes of the rest pose; hover a slider for what a "
-             "positive value does. Ctrl+click a slider to type a value.", themes, wrap=width - 40)
+        themes.dim("Angles are degrees about the world axes of the rest pose; hover a slider for what a "
+                   "positive value does. Ctrl+click a slider to type a value.", wrap=width - 40)
     return PoseWidgets(note, buttons, mirror, sliders, translation, editable, sections, blocks.items, blocks.notes)
 
 
@@ -176,10 +162,10 @@ class _Blocks:
         with dpg.group(horizontal=True):
             reset = dpg.add_button(label=RESET_GLYPH, width=24, callback=lambda s, a, u: studio.reset_joint(u),
                                    user_data=spec.name)
-            _tooltip(reset, f"Reset the {spec.label.lower()} to rest (with mirror on, its partner too).")
+            tooltip(reset, f"Reset the {spec.label.lower()} to rest (with mirror on, its partner too).")
             label = dpg.add_text(spec.label)
             dpg.bind_item_theme(label, self.themes.joint_label)
-        self.notes[spec.name] = _dim("", self.themes)
+        self.notes[spec.name] = self.themes.dim("")
         dpg.configure_item(self.notes[spec.name], show=False)
         items = [reset]
         for axis in spec.axes:
@@ -187,7 +173,7 @@ class _Blocks:
                 label=axis.label, min_value=axis.lo, max_value=axis.hi, format="%.1f\u00b0", clamped=True,
                 width=-SLIDER_LABEL_WIDTH, callback=lambda s, a, u: studio.set_joint_angle(u[0], u[1], a),
                 user_data=(spec.name, axis.axis))
-            _tooltip(slider, f"{spec.label}: rotation about world {'XYZ'[axis.axis]}. + {axis.hint}. "
+            tooltip(slider, f"{spec.label}: rotation about world {'XYZ'[axis.axis]}. + {axis.hint}. "
                              f"Range {axis.lo:.0f}\u00b0 to {axis.hi:.0f}\u00b0.")
             self.sliders[(spec.name, axis.axis)] = slider
             section.sliders.append((spec.name, axis.axis, slider))
@@ -252,8 +238,8 @@ def build_body_tab(studio: Studio, themes: Themes, width: int) -> BodyWidgets:
     """The Body tab's frame (call inside its dpg.tab); its sliders come with the body (`update_body_tab`)."""
     with dpg.child_window(border=False, height=-1, width=-1) as scroll:
         dpg.bind_item_theme(scroll, themes.scroll_area)
-        note = _dim("The body's shape and expression sliders appear once the first avatar has loaded.",
-                    themes, wrap=width - 40)
+        note = themes.dim("The body's shape and expression sliders appear once the first avatar has loaded.",
+                          wrap=width - 40)
         container = dpg.add_group()
     return BodyWidgets(container, note, studio)
 
@@ -273,21 +259,20 @@ def _build_body_sliders(widgets: BodyWidgets, state: StudioState, themes: Themes
     dpg.add_spacer(height=2, parent=parent)
     with dpg.group(parent=parent):
         with dpg.group(horizontal=True):
-            _heading("Shape", themes)
+            themes.heading("Shape")
             reset = dpg.add_button(label="Reset", small=True, callback=lambda: studio.reset_shape())
-            _tooltip(reset, "Back to the body's default shape.")
+            tooltip(reset, "Back to the body's default shape.")
         for name in body.shape_names:
             slider = dpg.add_slider_float(label=name.replace("_", " "), min_value=shape_lo, max_value=shape_hi,
                                           format="%.2f", width=-SLIDER_LABEL_WIDTH, clamped=True,
                                           callback=lambda s, a, u: studio.set_shape(u, a), user_data=name)
             widgets.shape_sliders[name] = slider
-        _dim("Shape changes the body under every layer: clothes, hair and shoes follow it.", themes,
-             wrap=width - 40)
+        themes.dim("Shape changes the body under every layer: clothes, hair and shoes follow it.", wrap=width - 40)
         dpg.add_spacer(height=4)
         with dpg.group(horizontal=True):
-            _heading("Expression", themes)
+            themes.heading("Expression")
             reset = dpg.add_button(label="Reset", small=True, callback=lambda: studio.reset_expression())
-            _tooltip(reset, "Back to a neutral face.")
+            tooltip(reset, "Back to a neutral face.")
         groups = EXPRESSION_GROUPS if body.name == "anny" else (("Expression", ("",), ""),)
         placed: set[str] = set()
         for title, prefixes, strip in groups:
@@ -302,7 +287,7 @@ def _build_body_sliders(widgets: BodyWidgets, state: StudioState, themes: Themes
                     slider = dpg.add_slider_float(label=label, min_value=expr_lo, max_value=expr_hi, format="%.2f",
                                                   width=-SLIDER_LABEL_WIDTH - 30, clamped=True,
                                                   callback=lambda s, a, u: studio.set_expression(u, a), user_data=name)
-                    _tooltip(slider, name)
+                    tooltip(slider, name)
                     widgets.expression_sliders[name] = slider
     widgets.built_for = body.name
     dpg.configure_item(widgets.note, show=False)

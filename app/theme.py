@@ -56,6 +56,26 @@ class Themes:
     mono_font: int | str | None  # fixed-width digits, for counters that change every frame
     glyphs: bool  # the font has typographic glyphs (the ellipsis in labels)
 
+    # The few styled widgets every panel uses, so they look the same everywhere.
+    def heading(self, text: str) -> int | str:
+        """A section heading (bold font where one was found)."""
+        item = dpg.add_text(text)
+        if self.heading_font is not None:
+            dpg.bind_item_font(item, self.heading_font)
+        return item
+
+    def dim(self, text: str, wrap: int = 0) -> int | str:
+        """Secondary text: hints and explanations."""
+        item = dpg.add_text(text, wrap=wrap)
+        dpg.bind_item_theme(item, self.dim_text)
+        return item
+
+
+def tooltip(item: int | str, text: str) -> None:
+    """A hover explanation for an item."""
+    with dpg.tooltip(item):
+        dpg.add_text(text, wrap=320)
+
 
 def _find_font(name: str) -> Path | None:
     return next((d / name for d in FONT_DIRS if (d / name).is_file()), None)
