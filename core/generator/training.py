@@ -407,20 +407,31 @@ class Trainer:
         warm = min(1.0, (self.step - step0 + 1) / 100)
         return warm * (self.cfg.final_lr_fraction + (1 - self.cfg.final_lr_fraction) * 0.5 * (1 + math.cos(math.pi * progress)))
 
+    def _noised_latents(self, count: int, update_stats: bool
+                        ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """`count` latents drawn from this process's whole table, normalised and noised at random
+        timesteps: (x_t, t, v target, loss weight) for the denoiser. The latents are detached: the
+        diffusion loss does not pull on them (module docstring)."""
+        device = self.env.device
+        c, h, w = self.model_cfg.plane_shape
+        pool = torch.randint(0, len(self.own), (count,), device=device, generator=self.generator)
+        with torch.no_grad():
+            z = self.latents.weight[pool].reshape(count, c, h, w)
+            if self.cuda:
+                z = z.contiguous(memory_format=torch.channels_last)
+            if update_stats:
+                self._update_stats(z)
+            x0 = self.nets.normalize(z)
+        t = torch.randint(0, self.schedule.cfg.timesteps, (count,), device=device, generator=self.generator)
+        eps = torch.randn(x0.shape, device=device, generator=self.generator)
+        noisy, v_target, v_weight = self.schedule.training_target(x0, t, eps)
+        return noisy, t, v_target, v_weight
+
     def prior_step(self) -> dict[str, torch.Tensor]:
         """One denoiser-only step on the frozen latent table (gradients all-reduced by hand: the unet is
         called outside DDP, whose hooks then stay idle)."""
-        cfg, device = self.cfg, self.env.device
-        c, h, w = self.model_cfg.plane_shape
-        pool = torch.randint(0, len(self.own), (cfg.prior_batch,), device=device, generator=self.generator)
-        with torch.no_grad():
-            zd = self.latents.weight[pool].reshape(cfg.prior_batch, c, h, w)
-            if self.cuda:
-                zd = zd.contiguous(memory_format=torch.channels_last)
-            x0 = self.nets.normalize(zd)
-        t = torch.randint(0, self.schedule.cfg.timesteps, (cfg.prior_batch,), device=device, generator=self.generator)
-        eps = torch.randn(x0.shape, device=device, generator=self.generator)
-        noisy, v_target, v_weight = self.schedule.training_target(x0, t, eps)
+        cfg = self.cfg
+        noisy, t, v_target, v_weight = self._noised_latents(cfg.prior_batch, update_stats=False)
         autocast = torch.autocast("cuda", dtype=torch.bfloat16) if self.cuda else contextlib.nullcontext()
         with autocast:
             v = self.nets.unet(noisy, t)
@@ -454,16 +465,7 @@ class Trainer:
         z = self.latents(index).reshape(cfg.batch, c, h, w)
         if self.cuda:
             z = z.contiguous(memory_format=torch.channels_last)
-        pool = torch.randint(0, len(self.own), (cfg.diffusion_batch,), device=device, generator=self.generator)
-        with torch.no_grad():
-            zd = self.latents.weight[pool].reshape(cfg.diffusion_batch, c, h, w)
-            if self.cuda:
-                zd = zd.contiguous(memory_format=torch.channels_last)
-            self._update_stats(zd)
-            x0 = self.nets.normalize(zd)
-        t = torch.randint(0, self.schedule.cfg.timesteps, (cfg.diffusion_batch,), device=device, generator=self.generator)
-        eps = torch.randn(x0.shape, device=device, generator=self.generator)
-        noisy, v_target, v_weight = self.schedule.training_target(x0, t, eps)
+        noisy, t, v_target, v_weight = self._noised_latents(cfg.diffusion_batch, update_stats=True)
         autocast = torch.autocast("cuda", dtype=torch.bfloat16) if self.cuda else contextlib.nullcontext()
         with autocast:
             maps, shape, v = self.ddp(z, noisy, t)
