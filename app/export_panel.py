@@ -15,7 +15,7 @@ import dearpygui.dearpygui as dpg
 from app.export import EXTENSIONS, FORMATS, LAYERS, SIZE_LIMITS, TURNTABLE_FPS, blocker, layered
 from app.state import StudioState
 from app.tasks import TaskStatus
-from app.theme import Themes
+from app.theme import Themes, show_task_progress
 
 if TYPE_CHECKING:
     from app.studio import Studio
@@ -130,12 +130,7 @@ def build_export_tab(studio: Studio, themes: Themes, width: int, row_height: int
 
 def update_export_tab(widgets: ExportWidgets, state: StudioState, themes: Themes, task: TaskStatus | None) -> None:
     """Progress every frame; options when the settings changed; the summary when it reads differently."""
-    ours = task is not None and task.kind == "export"
-    dpg.configure_item(widgets.progress_row, show=ours)
-    if ours:
-        dpg.set_value(widgets.progress, task.progress)
-        dpg.configure_item(widgets.progress, overlay=task.message)
-        dpg.configure_item(widgets.cancel, enabled=not task.cancelling)
+    show_task_progress(widgets.progress_row, widgets.progress, widgets.cancel, task, ("export",))
     settings = state.export
     synced = dataclasses.astuple(settings)
     if synced != widgets.synced:

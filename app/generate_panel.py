@@ -18,7 +18,7 @@ import numpy as np
 from app.generate import GALLERY_SIZE, MAX_STEPS, MODEL, SOURCE_LABELS, WARDROBE, GalleryEntry, GenerateState
 from app.state import MAX_SEED, StudioState
 from app.tasks import TaskStatus
-from app.theme import Themes
+from app.theme import Themes, show_task_progress
 
 if TYPE_CHECKING:
     from app.studio import Studio
@@ -147,13 +147,8 @@ def build_generate_tab(studio: Studio, themes: Themes, width: int, row_height: i
 
 def update_generate_tab(widgets: GenerateWidgets, state: StudioState, themes: Themes, task: TaskStatus | None) -> None:
     """Progress every frame; everything else only when `state.generate` changed."""
-    ours = task is not None and task.kind in GENERATE_TASKS
-    dpg.configure_item(widgets.progress_row, show=ours)
+    show_task_progress(widgets.progress_row, widgets.progress, widgets.cancel, task, GENERATE_TASKS)
     dpg.configure_item(widgets.sample, enabled=task is None)
-    if ours:
-        dpg.set_value(widgets.progress, task.progress)
-        dpg.configure_item(widgets.progress, overlay=task.message)
-        dpg.configure_item(widgets.cancel, enabled=not task.cancelling)
     gen = state.generate
     if gen.version == widgets.synced_version:
         return

@@ -16,7 +16,7 @@ from app.edit import GARMENTS, LAYER_LABELS, REMOVED_LABELS
 from app.generate import SOURCE_LABELS
 from app.state import MAX_SEED, StudioState
 from app.tasks import TaskStatus
-from app.theme import Themes, tooltip
+from app.theme import Themes, show_task_progress, tooltip
 
 if TYPE_CHECKING:
     from app.studio import Studio
@@ -124,12 +124,7 @@ def _gallery_label(entry) -> str:
 
 def update_layers_tab(widgets: LayersWidgets, state: StudioState, themes: Themes, task: TaskStatus | None) -> None:
     """Progress every frame; the rows when the composition, the gallery or the visibility changed."""
-    ours = task is not None and task.kind in SWAP_TASKS
-    dpg.configure_item(widgets.progress_row, show=ours)
-    if ours:
-        dpg.set_value(widgets.progress, task.progress)
-        dpg.configure_item(widgets.progress, overlay=task.message)
-        dpg.configure_item(widgets.cancel, enabled=not task.cancelling)
+    show_task_progress(widgets.progress_row, widgets.progress, widgets.cancel, task, SWAP_TASKS)
     edit, gen = state.edit, state.generate
     synced = (edit.version, gen.version, state.hidden_layers, task is not None, id(edit.composition))
     if synced == widgets.synced:

@@ -20,7 +20,7 @@ import numpy as np
 from app.edit import BRUSH_RADIUS_RANGE, LAYER_LABELS, PAINT_LAYERS
 from app.state import StudioState
 from app.tasks import TaskStatus
-from app.theme import Themes, tooltip
+from app.theme import Themes, show_task_progress, tooltip
 
 if TYPE_CHECKING:
     from app.studio import Studio
@@ -163,12 +163,8 @@ def update_paint_tab(widgets: PaintWidgets, state: StudioState, themes: Themes, 
                      harmonise_blocker: Callable[[], str | None]) -> None:
     """The UV view's texture when the paint changed, the controls when the edit state changed, progress."""
     edit = state.edit
-    ours = task is not None and task.kind in HARMONISE_TASKS
-    dpg.configure_item(widgets.harmonise_row, show=ours)
-    if ours:
-        dpg.set_value(widgets.harmonise_progress, task.progress)
-        dpg.configure_item(widgets.harmonise_progress, overlay=task.message)
-        dpg.configure_item(widgets.harmonise_cancel, enabled=not task.cancelling)
+    ours = show_task_progress(widgets.harmonise_row, widgets.harmonise_progress, widgets.harmonise_cancel, task,
+                              HARMONISE_TASKS)
     editable = edit.editable and state.avatar is not None
     paint = edit.paint
     if editable:

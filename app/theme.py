@@ -71,6 +71,18 @@ class Themes:
         return item
 
 
+def show_task_progress(row: int | str, bar: int | str, cancel: int | str, task, kinds) -> bool:
+    """A panel's progress row (bar + Cancel) while a task of one of `kinds` runs; hidden otherwise.
+    Returns whether it is shown. `task` is app.tasks.TaskStatus or None."""
+    ours = task is not None and task.kind in kinds
+    dpg.configure_item(row, show=ours)
+    if ours:
+        dpg.set_value(bar, task.progress)
+        dpg.configure_item(bar, overlay=task.message)
+        dpg.configure_item(cancel, enabled=not task.cancelling)
+    return ours
+
+
 def tooltip(item: int | str, text: str) -> None:
     """A hover explanation for an item."""
     with dpg.tooltip(item):
