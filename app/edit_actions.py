@@ -251,6 +251,18 @@ class EditActions:
         the history keeps the record where it was."""
         if not self._compose(composition, None, "restore layers"):
             raise AvatarStudioError(self.state.message or "busy: try again when the running task ends")
+        self._keep_edits_in_gallery(composition)
+
+    def _keep_edits_in_gallery(self, composition: Composition) -> None:
+        """Gallery samples remember the harmonised latent a composition gives them (or lose it on undo),
+        so showing the sample again or interpolating from it keeps the edit."""
+        from app.generate import MODEL, gallery_source
+
+        for entry in self.state.generate.gallery:
+            if entry.source == MODEL:
+                source = gallery_source(entry)
+                if source in composition.sources():
+                    entry.edited = composition.latents.get(source)
 
     # -- paint -----------------------------------------------------------------------------------
 
@@ -528,6 +540,7 @@ class EditActions:
             result, built, reshaper = outcome
             self._show_composed(built, reshaper)
             cleared = paint.clear(layer)
+            self._keep_edits_in_gallery(built.composition)
             records = [SwapRecord(before, built.composition, self._apply_composition, "harmonise")]
             edit.history.push(GroupRecord(f"harmonise the {name}", records + ([cleared] if cleared else [])))
             state.maps = self.painted_maps()

@@ -51,6 +51,7 @@ class GalleryEntry:
     seed: int
     steps: int | None = None  # MODEL: the denoising steps it was sampled with
     latent: torch.Tensor | None = None  # MODEL: the sampled latent (C, H, W); the wardrobe needs only the seed
+    edited: torch.Tensor | None = None  # MODEL: the latent with paint harmonised into it (interpolation ends there)
     thumbnail: np.ndarray | None = None  # (H, W, 4) float32 0..1, rendered by the window on the main thread
 
     @property

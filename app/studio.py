@@ -519,7 +519,10 @@ class Studio(EditActions):
             source = gallery_source(entry)
             if entry.latent is not None:  # the gallery keeps model samples' latents: decode, never re-sample
                 composer.put(source, latent_maps(generator, body, entry.latent))
-            built = build_composition(composer, Composition(source))
+            composition = Composition(source)
+            if entry.edited is not None:  # harmonised paint stays with the sample
+                composition = composition.with_latent(source, entry.edited)
+            built = build_composition(composer, composition)
             ctx.report(0.8, f"Preparing shape and expression editing{e}")
             return built, Reshaper(built.avatar)
 
@@ -568,17 +571,29 @@ class Studio(EditActions):
             from editor.composition import AvatarSource, Composition
 
             if end is not None:
-                latent = end.latent
-            else:
-                def progress(done: int, total: int) -> None:
-                    ctx.report(0.85 * done / total, f"Seed {a.seed} {self.arrow} {b.seed} at {t:.2f}: "
-                                                    f"step {done}/{total}{e}")
+                source = gallery_source(end)
+                composer.put(source, latent_maps(generator, body, end.latent))
+                composition = Composition(source)
+                if end.edited is not None:
+                    composition = composition.with_latent(source, end.edited)
+                ctx.report(0.85, f"Decoding{e}")
+                return build_composition(composer, composition)
 
-                latent = generator.interpolate(a.seed, b.seed, t, steps=steps, progress=progress)
+            def progress(done: int, total: int) -> None:
+                ctx.report(0.85 * done / total, f"Seed {a.seed} {self.arrow} {b.seed} at {t:.2f}: "
+                                                f"step {done}/{total}{e}")
+
+            # Harmonised paint at an end fades along the path (Generator.interpolate's edits).
+            edits = tuple(None if x.edited is None or x.steps != steps else x.edited - x.latent for x in (a, b))
+            latent = generator.interpolate(a.seed, b.seed, t, steps=steps, progress=progress, edits=edits)
             ctx.report(0.85, f"Decoding{e}")
-            source = gallery_source(end) if end is not None else AvatarSource(MODEL, a.seed, b.seed, t, steps)
-            composer.put(source, latent_maps(generator, body, latent))
-            return build_composition(composer, Composition(source))
+            source = AvatarSource(MODEL, a.seed, b.seed, t, steps)
+            composition = Composition(source)
+            if any(x is not None for x in edits):  # not the plain path's sample: keep it out of the cache's key
+                composition = composition.with_latent(source, latent)
+            else:
+                composer.put(source, latent_maps(generator, body, latent))
+            return build_composition(composer, composition)
 
         def done(built: Built) -> None:
             label = None if end is not None else f"seed {a.seed} {self.arrow} {b.seed} at {t:.2f}"

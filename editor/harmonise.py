@@ -4,7 +4,9 @@
     composition = composition.with_latent(source, result.latent)   # then paint.clear("top") if wanted
 
 Why: paint is an overlay on the decoded maps, so it shows exactly but lives outside the model; an
-interpolation towards another seed, or a re-sample, knows nothing of it. Harmonising optimises the
+interpolation towards another seed, or a re-sample, knows nothing of it. (Interpolating from a harmonised
+latent carries its offset from the seed's sample along the path: `Generator.interpolate(edits=...)`.)
+Harmonising optimises the
 latent so that the *decoder* produces the painted colours: masked optimisation, through the frozen
 decoder, of the latent's texture channels only (the decoder's geometry trunk reads only the geometry
 channels, core.generator.model, so shape, opacity and fit cannot move), with the loss

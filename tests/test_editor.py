@@ -298,6 +298,13 @@ def test_harmonise_folds_paint_into_the_latent(anny_body, composer, base):
     err_old = (maps["top"][1:4] - small).abs()[:, sel].mean()
     err_new = (new_maps["top"][1:4] - small).abs()[:, sel].mean()
     assert err_new < err_old
+    # The edit survives interpolation: the path from the harmonised seed 1 to seed 2 starts at the
+    # harmonised latent exactly, and carries the edit at half strength halfway.
+    generator, delta = composer.generator, result.latent - latent
+    path = generator.interpolate(1, 2, [0.0, 0.5, 1.0], edits=(delta, None))
+    torch.testing.assert_close(path[0], result.latent, atol=1e-5, rtol=0)
+    torch.testing.assert_close(path[2], composer.latent(base, AvatarSource("model", 2)), atol=1e-5, rtol=0)
+    torch.testing.assert_close(path[1] - generator.interpolate(1, 2, 0.5), 0.5 * delta, atol=1e-5, rtol=0)
     with pytest.raises(HarmoniseCancelled):
         harmonise(composer.generator, latent, paint, "top", iterations=8, cancel=lambda: True)
     with pytest.raises(AvatarStudioError):

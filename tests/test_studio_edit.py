@@ -5,6 +5,7 @@ through the studio's own actions; project files; and a window test that swaps a 
 from __future__ import annotations
 
 import pytest
+import torch
 
 from editor.history import CallbackRecord, History
 from test_studio_generate import tiny_checkpoint, tiny_model  # noqa: F401  (fixtures)
@@ -245,9 +246,28 @@ def test_harmonise_folds_paint_into_the_latent_in_the_background_and_undoes(anny
     assert edit.composition.base in edit.composition.latents, "the base's latent is replaced"
     assert not edit.paint.painted_mask("top").any(), "the paint it absorbed is cleared"
     assert edit.history.undo_label == "harmonise the top" and state.message.startswith("Harmonised the top")
+    gen = state.generate
+    sample = next(e for e in gen.gallery if e.seed == 3)
+    assert sample.edited is not None, "the gallery sample keeps its harmonised latent"
     studio.undo()
     finish(studio)
     assert not edit.composition.latents and edit.paint.painted_mask("top").any(), "one undo brings both back"
+    assert sample.edited is None
+    studio.redo()
+    finish(studio)
+    assert sample.edited is not None
+    # Interpolating from the harmonised sample keeps the edit: half of it halfway to another seed.
+    studio.load_avatar(4)
+    finish(studio)
+    other = next(e for e in gen.gallery if e.seed == 4)
+    studio.pick_interpolation("a", sample.key)
+    studio.pick_interpolation("b", other.key)
+    studio.set_interpolation(0.5)
+    finish(studio)
+    (source, shown), = edit.composition.latents.items()
+    assert (source.seed, source.partner, source.t) == (3, 4, 0.5)
+    expected = gen.generator.interpolate(3, 4, 0.5, steps=sample.steps, edits=(sample.edited - sample.latent, None))
+    torch.testing.assert_close(shown, expected, atol=1e-5, rtol=0)
 
 
 # --- the window: a swap, a UV stroke and a viewport stroke through the studio's own actions -----------------

@@ -88,13 +88,23 @@ class Generator:
         return latent[0] if isinstance(seed, int) else latent
 
     def interpolate(self, a: int, b: int, t: float | Sequence[float], steps: int | None = None, eta: float | None = None,
-                    progress: ProgressFn | None = None, cancel: CancelFn | None = None) -> torch.Tensor:
+                    progress: ProgressFn | None = None, cancel: CancelFn | None = None,
+                    edits: tuple[torch.Tensor | None, torch.Tensor | None] = (None, None)) -> torch.Tensor:
         """The latent at t (0 = seed a, 1 = seed b) on the path between two seeds (C, H, W), or a batch
-        (B, C, H, W) for a sequence of t: the seeds' noise slerped, then sampled again."""
+        (B, C, H, W) for a sequence of t: the seeds' noise slerped, then sampled again.
+
+        edits: for an end whose latent was edited (paint harmonised into it, editor.harmonise), its offset
+        from the seed's own sample (edited - sample). The offsets fade linearly along the path, so the ends
+        are the edited latents exactly and an edit survives interpolation instead of vanishing at t = 0.
+        """
         ts = [float(t)] if isinstance(t, (int, float)) else [float(v) for v in t]
         source_a, source_b = seeded_source([a], self.latent_shape), seeded_source([b], self.latent_shape)
         paths = [slerp_source(source_a, source_b, v) for v in ts]
         latent = self._sample(lambda i: torch.cat([p(i) for p in paths]), steps, eta, progress, cancel)
+        for offset, weights in ((edits[0], [1.0 - v for v in ts]), (edits[1], ts)):
+            if offset is not None:
+                w = torch.tensor(weights, dtype=latent.dtype, device=latent.device)[:, None, None, None]
+                latent = latent + w * offset.to(latent)
         return latent[0] if isinstance(t, (int, float)) else latent
 
     def decode(self, latent: torch.Tensor) -> Decoded | list[Decoded]:
