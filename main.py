@@ -197,40 +197,24 @@ def _composed(args: argparse.Namespace):
 
 
 def load_avatar(args: argparse.Namespace):
-    from core.body import load_body
-    from core.default_avatar import default_avatar
-
+    """The avatar the options describe. Every source goes through editor.cli's composition (one set of
+    checks, one rule for when the generator applies, sampling on one thread so every command builds the
+    same bits for a seed); the plain default stays built per anchor, as composing it would first fit it
+    into maps (~11 s)."""
     if _wants_composition(args):
         return _composed(args).avatar
+    from core.body import load_body
+    from core.default_avatar import default_avatar
+    from editor.cli import composition_from_args, generator_for
+    from editor.composition import Composer
 
-    interp = getattr(args, "interp", None)
-    if interp is not None and (args.wardrobe is not None or args.plain is not None):
-        raise AvatarStudioError("--interp B interpolates generator seeds: use it with --seed A")
-    if interp is not None and not 0.0 <= args.t <= 1.0:
-        raise AvatarStudioError(f"--t {args.t}: the interpolation position must be 0..1")
     body = load_body(args.body, args.body_dir, args.gender)
-    if getattr(args, "wardrobe", None) is not None:
-        from core.wardrobe import wardrobe_avatar
-
-        return wardrobe_avatar(body, args.wardrobe)
-    if getattr(args, "plain", None) is not None:
-        return default_avatar(body, seed=args.plain)
-    from core.generator import Generator
-
-    generator = Generator.load() if Generator.shipped() else None
-    if generator is None or generator.config.body_model != body.name:
-        if interp is not None:
-            raise AvatarStudioError("--interp needs a trained generator for this body model (assets/generator)")
-        if generator is not None:
-            print(f"avatar-studio: the generator is trained for --body {generator.config.body_model}; "
-                  f"--seed {args.seed} gives the plain seeded avatar on {body.name}", file=sys.stderr)
-        return default_avatar(body, seed=args.seed)
-    steps = getattr(args, "steps", None)
-    if interp is not None:
-        latent = generator.interpolate(args.seed, interp, args.t, steps=steps)
-    else:
-        latent = generator.sample(args.seed, steps=steps)
-    return generator.avatar_from_latent(latent, body, seed=args.seed)
+    wants_model = getattr(args, "wardrobe", None) is None and getattr(args, "plain", None) is None
+    generator = generator_for(body) if wants_model else None
+    composition = composition_from_args(args, generator is not None, body.name)
+    if composition.base.kind == "plain":
+        return default_avatar(body, seed=composition.base.seed)
+    return Composer(body, generator).avatar(composition)
 
 
 def _motion(args: argparse.Namespace):

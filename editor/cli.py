@@ -66,7 +66,9 @@ def parse_layer_options(values: list[str]) -> dict[str, int | None]:
     return out
 
 
-def _generator_for(body):
+def generator_for(body):
+    """The shipped generator when it was trained for this body model, else None (seeds then give the
+    plain default)."""
     from core.generator import Generator
 
     generator = Generator.load() if Generator.shipped() else None
@@ -77,14 +79,15 @@ def composition_from_args(args: argparse.Namespace, generator_ok: bool, body_nam
     """The composition the avatar options describe; layer seeds sample the same source as the base."""
     interp = getattr(args, "interp", None)
     steps = getattr(args, "steps", None)
-    if interp is not None and (args.wardrobe is not None or args.plain is not None):
+    wardrobe, plain = getattr(args, "wardrobe", None), getattr(args, "plain", None)  # bench has neither
+    if interp is not None and (wardrobe is not None or plain is not None):
         raise AvatarStudioError("--interp B interpolates generator seeds: use it with --seed A")
     if interp is not None and not 0.0 <= args.t <= 1.0:
         raise AvatarStudioError(f"--t {args.t}: the interpolation position must be 0..1")
-    if args.wardrobe is not None:
-        kind, seed = "wardrobe", args.wardrobe
-    elif args.plain is not None:
-        kind, seed = "plain", args.plain
+    if wardrobe is not None:
+        kind, seed = "wardrobe", wardrobe
+    elif plain is not None:
+        kind, seed = "plain", plain
     elif generator_ok:
         kind, seed = "model", args.seed
     else:
@@ -99,7 +102,7 @@ def composition_from_args(args: argparse.Namespace, generator_ok: bool, body_nam
     base = AvatarSource(kind, seed, interp if kind == "model" else None, args.t if interp is not None else 0.5,
                         model_steps)
     composition = Composition(base)
-    for layer, layer_seed in parse_layer_options(args.layer).items():
+    for layer, layer_seed in parse_layer_options(getattr(args, "layer", [])).items():
         choice = LayerChoice.remove() if layer_seed is None else LayerChoice.of(
             AvatarSource(kind, layer_seed, steps=model_steps))
         composition = composition.with_layer(layer, choice)
@@ -113,14 +116,14 @@ def composed_from_args(args: argparse.Namespace, project: Project | None) -> Com
     if project is not None:
         body = load_body(project.body, args.body_dir, getattr(args, "gender", "neutral"))
         needs_model = any(s.kind == "model" for s in project.composition.sources())
-        generator = _generator_for(body) if needs_model else None
+        generator = generator_for(body) if needs_model else None
         if needs_model and generator is None:
             raise AvatarStudioError(f"{args.project}: this project uses the trained generator for body "
                                     f"{project.body}, which is not installed (assets/generator)")
         composition = project.composition
     else:
         body = load_body(args.body, args.body_dir, args.gender)
-        generator = _generator_for(body) if args.wardrobe is None and args.plain is None else None
+        generator = generator_for(body) if args.wardrobe is None and args.plain is None else None
         composition = composition_from_args(args, generator is not None, body.name)
         project = Project(composition, body=body.name)
     composer = Composer(body, generator)
@@ -156,5 +159,5 @@ def save_cli_project(args: argparse.Namespace, composed: Composed, pose) -> Path
     return path
 
 
-__all__ = ["Composed", "parse_layer_options", "composition_from_args", "composed_from_args", "check_avs_output",
-           "save_cli_project"]
+__all__ = ["Composed", "generator_for", "parse_layer_options", "composition_from_args", "composed_from_args",
+           "check_avs_output", "save_cli_project"]
