@@ -8,7 +8,7 @@
 Why one function: composing layers (editor.composition), the studio's builders (app.generate) and the
 CLI all need the *maps and the shape* of a source, not only the finished avatar (swaps take one layer's
 map from another source; the FBX export writes the maps as textures). `wardrobe_avatar` and
-`Generator.avatar_from_latent` build the avatar directly; this is the same steps, keeping the maps.
+`Generator.avatar_from_latent` build their avatars from these functions.
 
 The plain default is painted per anchor (core.default_avatar), not as maps; its maps are fitted from
 its anchors on the reference templates (`fit_map`), so it composes like the others. It is the fallback
@@ -54,7 +54,7 @@ def model_latent(generator: "Generator", seed: int, partner: int | None = None, 
 
 
 def latent_maps(generator: "Generator", body: BodyModel, latent: torch.Tensor) -> SourceMaps:
-    """Decoded maps and shape of one latent (C, H, W) on `body` (what `Generator.avatar_from_latent` builds)."""
+    """Decoded maps and shape of one latent (C, H, W) on `body` (refused for a body of another model)."""
     generator.check_body(body)
     decoded = generator.decode(latent)
     shape = {name: value for name, value in decoded.shape.items() if name in body.shape_names}
@@ -62,7 +62,7 @@ def latent_maps(generator: "Generator", body: BodyModel, latent: torch.Tensor) -
 
 
 def wardrobe_source(body: BodyModel, seed: int) -> SourceMaps:
-    """Maps and shape of wardrobe avatar `seed` (what `core.wardrobe.wardrobe_avatar` builds)."""
+    """Maps and shape of wardrobe avatar `seed`."""
     from core.wardrobe import canvas_for, paint, sample, wardrobe_shape
 
     spec = sample(int(seed))

@@ -129,10 +129,10 @@ class Generator:
 
     def avatar_from_latent(self, latent: torch.Tensor, body: BodyModel, seed: int | None = None) -> Avatar:
         """The avatar of one latent (C, H, W) on `body`, shaped by the decoded shape."""
-        self.check_body(body)
-        decoded = self.decode(latent)
-        shape = {k: v for k, v in decoded.shape.items() if k in body.shape_names} or None
-        return avatar_from_maps(body, decoded.maps, shape, seed=seed)
+        from core.sources import latent_maps
+
+        made = latent_maps(self, body, latent)
+        return avatar_from_maps(body, made.maps, made.shape or None, seed=seed)
 
 
 __all__ = ["Generator", "Decoded", "SamplingCancelled", "DEFAULT_CHECKPOINT"]

@@ -29,8 +29,10 @@ def wardrobe_maps(body: BodyModel, seed: int) -> Maps:
 
 def wardrobe_avatar(body: BodyModel, seed: int) -> Avatar:
     """Wardrobe avatar `seed`, dressed and shaped by its spec."""
-    spec = sample(seed)
-    return avatar_from_maps(body, paint(spec, canvas_for(body)), wardrobe_shape(body, spec), seed=seed)
+    from core.sources import wardrobe_source
+
+    made = wardrobe_source(body, seed)
+    return avatar_from_maps(body, made.maps, made.shape, seed=seed)
 
 
 __all__ = ["WardrobeSpec", "sample", "paint", "canvas_for", "wardrobe_shape", "wardrobe_maps", "wardrobe_avatar"]
