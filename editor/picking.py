@@ -17,11 +17,10 @@ import numpy as np
 import torch
 
 from core.gaussians import LAYER_NAMES, LayeredGaussians
-from core.rotations import quaternion_to_matrix
 from viewer.camera import OrbitCamera
+from viewer.reference import project as reference_project
 
 MIN_ALPHA = 0.3  # a Gaussian "covers" a pixel where it would paint at least this alpha (a third-opaque fringe)
-LOW_PASS = 0.3  # px^2 added to the 2D covariance, as the renderers do
 
 
 @dataclasses.dataclass
@@ -37,25 +36,12 @@ class Pick:
 
 def project(camera: OrbitCamera, width: int, height: int,
             gaussians: LayeredGaussians) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Pixel centres (N, 2), inverse 2D covariances (N, 2, 2) and depths (N,) of Gaussians (EWA)."""
+    """Pixel centres (N, 2), inverse 2D covariances (N, 2, 2) and depths (N,) of Gaussians: the renderers'
+    EWA projection (viewer.reference.project, low-pass included), so a pick covers what is drawn."""
     view, K = (torch.from_numpy(np.asarray(a, dtype=np.float32))
                for a in camera.opencv_view_and_intrinsics(width, height))
-    rotation, translation = view[:3, :3], view[:3, 3]
-    t = gaussians.means @ rotation.T + translation
-    z = t[:, 2].clamp_min(1e-6)
-    fx, fy, cx, cy = K[0, 0], K[1, 1], K[0, 2], K[1, 2]
-    centre = torch.stack([fx * t[:, 0] / z + cx, fy * t[:, 1] / z + cy], -1)
-    J = torch.zeros(len(gaussians), 2, 3)
-    J[:, 0, 0], J[:, 0, 2] = fx / z, -fx * t[:, 0] / z**2
-    J[:, 1, 1], J[:, 1, 2] = fy / z, -fy * t[:, 1] / z**2
-    R = quaternion_to_matrix(gaussians.quats)
-    M = rotation @ R * gaussians.scales[:, None, :]  # (N, 3, 3): camera-space axes times their scales
-    T = J @ M
-    cov = T @ T.transpose(1, 2) + LOW_PASS * torch.eye(2)
-    det = cov[:, 0, 0] * cov[:, 1, 1] - cov[:, 0, 1] ** 2
-    inverse = torch.stack([torch.stack([cov[:, 1, 1], -cov[:, 0, 1]], -1),
-                           torch.stack([-cov[:, 1, 0], cov[:, 0, 0]], -1)], 1) / det[:, None, None]
-    return centre, inverse, t[:, 2]
+    centre, cov, depth = reference_project(gaussians.means, gaussians.quats, gaussians.scales, view, K, width, height)
+    return centre, torch.linalg.inv(cov), depth
 
 
 def pick(camera: OrbitCamera, width: int, height: int, posed: LayeredGaussians, x: float, y: float,
