@@ -32,7 +32,6 @@ import dataclasses
 import datetime
 import importlib.util
 import json
-import math
 import os
 import platform
 import statistics
@@ -51,8 +50,9 @@ sys.path.insert(0, str(ROOT))
 from core.errors import AvatarStudioError  # noqa: E402
 from core.gaussians import LayeredGaussians  # noqa: E402
 from core.lbs import posed_gaussians  # noqa: E402
-from core.rotations import quaternion_to_matrix  # noqa: E402
+from viewer.bench import resample_gaussians  # noqa: E402
 from viewer.camera import OrbitCamera  # noqa: E402
+from viewer.reference import psnr  # noqa: E402
 
 DEFAULT_INPUTS = ROOT / ".gpu" / "compare_inputs.npz"
 SIZE = 1024
@@ -124,26 +124,6 @@ def load_inputs(path: Path) -> tuple[LayeredGaussians, torch.Tensor, torch.Tenso
     )
     return (canonical, t["parents"].long(), t["sequence_skinning"], t["agreement_skinning"],
             json.loads(str(data["meta"])))
-
-
-def densify(g: LayeredGaussians, count: int, seed: int = 0) -> LayeredGaussians:
-    """`count` avatar-like Gaussians: each of g's split into ~count/len(g) smaller surfels.
-
-    A child keeps its parent's orientation, thickness, colour, opacity and skinning; its in-plane
-    scales shrink by sqrt(m) (m children per parent) and its centre is spread in the parent's
-    surfel plane with variance (1 - 1/m) of the parent's, so the children's second moment equals
-    the parent's: same figure, same footprint, m times as many Gaussians.
-    """
-    n = len(g)
-    m = count / n
-    rng = np.random.default_rng(seed)
-    parent = torch.from_numpy(np.sort(np.arange(count) % n))
-    plane = torch.tensor([1.0, 1.0, 0.0])
-    spread = torch.from_numpy(rng.normal(size=(count, 3)).astype(np.float32)) * plane
-    spread = spread * g.scales[parent] * math.sqrt(max(0.0, 1.0 - 1.0 / m))
-    means = g.means[parent] + (quaternion_to_matrix(g.quats[parent]) @ spread.unsqueeze(-1)).squeeze(-1)
-    shrink = torch.tensor([1.0 / math.sqrt(m), 1.0 / math.sqrt(m), 1.0])
-    return g.select(parent).replace(means=means, scales=g.scales[parent] * shrink)
 
 
 def preload_gsplat_extension(path: Path) -> None:
@@ -305,11 +285,6 @@ def measure_scene(name: str, canonical: LayeredGaussians, parents: torch.Tensor,
     return rows, coverage
 
 
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = float(np.mean((a.astype(np.float64) / 255.0 - b.astype(np.float64) / 255.0) ** 2))
-    return 10.0 * math.log10(1.0 / max(mse, 1e-12))
-
-
 def _tile(image: np.ndarray, largest: bool = False) -> np.ndarray:
     """RGB uint8 (TILE, TILE, 3) of a square RGBA image: area average, or the largest value per block
     (a difference image, whose few differing pixels an average would hide)."""
@@ -344,7 +319,7 @@ def agreement(canonical: LayeredGaussians, parents: torch.Tensor, poses: torch.T
                 ours = backend.renderer.render(camera, SIZE, SIZE, background=BACKGROUND)
                 difference = np.abs(ours.astype(int) - theirs.astype(int))
                 rows.append({"backend": backend.name, "pose": pose_name, "view": view,
-                             "psnr_db": round(psnr(ours[..., :3], theirs[..., :3]), 2),
+                             "psnr_db": round(psnr(ours[..., :3] / 255.0, theirs[..., :3] / 255.0), 2),
                              "max_abs_diff": int(difference[..., :3].max()),
                              "pixels_off_by_more_than_8": int((difference[..., :3].max(-1) > 8).sum())})
                 if backend is backends[0]:
@@ -419,7 +394,7 @@ def run(inputs: Path, out: Path, smoke: bool) -> int:
                                gsplat_renderer, camera0, out / "agreement.png")
     scenes = [("default avatar", canonical, FRAMES["default"])]
     scenes += [(f"{count // 1000}k" if count < 1_000_000 else f"{count // 1_000_000}M",
-                densify(canonical, count), FRAMES[count]) for count in DENSE_COUNTS]
+                resample_gaussians(canonical, count), FRAMES[count]) for count in DENSE_COUNTS]
     results, scene_info = [], []
     for name, gaussians, frames in scenes:
         frames = 3 if smoke else frames

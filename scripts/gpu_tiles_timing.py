@@ -28,8 +28,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-import gpu_compare  # noqa: E402  (load_inputs, densify, preload_gsplat_extension)
+import gpu_compare  # noqa: E402  (load_inputs, preload_gsplat_extension)
 from core.lbs import posed_gaussians  # noqa: E402
+from viewer.bench import resample_gaussians  # noqa: E402
 from viewer.camera import OrbitCamera  # noqa: E402
 import viewer.gl_renderer as gl_renderer  # noqa: E402
 from viewer.gl_renderer import GLSplatRenderer, create_context  # noqa: E402
@@ -121,7 +122,7 @@ def main() -> int:
         except Exception as exc:  # noqa: BLE001
             print(f"gsplat left out: {exc}", flush=True)
     for name in args.counts.split(","):
-        g = canonical if name == "default" else gpu_compare.densify(canonical, int(name))
+        g = canonical if name == "default" else resample_gaussians(canonical, int(name))
         renderer = GLSplatRenderer(ctx, mode="tiles")
         renderer.set_gaussians(g.means, g.quats, g.scales, g.opacities, g.colors)
         renderer.set_skin_weights(g.skin_indices, g.skin_weights)

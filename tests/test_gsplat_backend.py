@@ -15,7 +15,7 @@ from test_renderer import random_scene
 from viewer import gsplat_backend
 from viewer.camera import OrbitCamera
 from viewer.gsplat_backend import rasterization_arguments, to_straight_rgba8
-from viewer.reference import project, render_reference
+from viewer.reference import project, psnr, render_reference
 
 SIZE = 96
 OPAQUE = (0.16, 0.16, 0.18, 1.0)
@@ -25,10 +25,6 @@ CAMERAS = {
     "above_left": OrbitCamera(target=(0.1, 1.0, 0.0), distance=2.0, yaw_deg=35.0, pitch_deg=20.0),
     "wide_close": OrbitCamera(target=(0.1, 1.0, -0.2), distance=0.6, yaw_deg=-20.0, fov_y_deg=60.0),
 }
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    return float(10 * np.log10(1.0 / max(np.mean((a - b) ** 2), 1e-12)))
 
 
 def gsplat_torch_projection(arguments: dict, means, quats, scales):

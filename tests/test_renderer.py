@@ -10,7 +10,7 @@ from core.errors import AvatarStudioError
 from core.rotations import axis_angle_to_quaternion
 from viewer.camera import OrbitCamera
 from viewer.gl_renderer import MODES, GLSplatRenderer, create_context
-from viewer.reference import render_reference
+from viewer.reference import psnr, render_reference
 
 SIZE = 128
 OPAQUE = (0.1, 0.2, 0.3, 1.0)
@@ -55,10 +55,6 @@ SCENES = {
     # inside the cloud: Gaussians off the sides of the view, across the near plane and behind the camera
     "inside": (2, 2000, 0.3, 0.03, OrbitCamera((0.1, 1.0, -0.2), distance=0.3, yaw_deg=-20.0, fov_y_deg=60.0)),
 }
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    return float(10 * np.log10(1.0 / max(np.mean((a - b) ** 2), 1e-12)))
 
 
 @pytest.fixture(scope="module", params=sorted(SCENES))

@@ -66,6 +66,11 @@ def project(
     return mean2d, cov2d, z
 
 
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    """Peak signal-to-noise ratio in dB of two images with values 0..1 (how renderers' agreement is stated)."""
+    return float(10 * np.log10(1.0 / max(np.mean((a - b) ** 2), 1e-12)))
+
+
 def composite_over(premultiplied: torch.Tensor, alpha: torch.Tensor, background: Sequence[float]) -> torch.Tensor:
     """Straight RGBA (..., 4) of premultiplied splats (alpha = 1 - T) over a straight-RGBA background."""
     bg = torch.tensor(background, dtype=torch.float32, device=premultiplied.device)
