@@ -11,17 +11,18 @@ Why it is built this way:
   PyGui, which then drew garbage; sharing its context avoids any context switch. After each render
   the default framebuffer is bound again, because Dear PyGui draws into whatever is bound.
 - While a drag moves the camera, frames render at half size into a second, smaller texture that
-  the image stretches over the panel; the full-size render follows on release. Splatting here
-  costs mostly per Gaussian, so this buys ~1.5x, plus 4x less pixel conversion and upload.
+  the image stretches over the panel; the full-size render follows on release. On llvmpipe the tile
+  path's binning and kernel cost per (tile, splat) pair, which halving the size cuts ~3x, plus 4x
+  less pixel conversion and upload.
   Motion playback and pose or shape slider drags do the same while a full-size render takes longer
   than LIVE_BUDGET_MS (software GL): a clip then plays, and a slider follows the mouse, at a rate
   that reads as motion; the full-size image follows on pause or release. On a GPU full-size renders
   fit the budget and stay full size.
 - Live frames on software GL also draw fewer Gaussians (level of detail, `GLSplatRenderer.render`'s
-  `detail`: an even sample, grown to cover): llvmpipe costs ~1.5 us of CPU per splat whatever the
-  size, so resolution alone cannot bring 67k splats near 30 fps. The fraction adapts so a live render
-  takes about LIVE_TARGET_MS; pausing or releasing renders everything at full size again.
-- The renderer's path is `viewer.gl_renderer.preferred_mode`: quads on llvmpipe, tiles on a GPU.
+  `detail`: an even sample, grown to cover), which saves the per-splat part of the work (projection,
+  sort, list loads). The fraction adapts so a live render takes about LIVE_TARGET_MS; pausing or
+  releasing renders everything at full size again.
+- The renderer's path is `viewer.gl_renderer.preferred_mode`: the tile path (its per-tile kernel on llvmpipe).
 - Gallery thumbnails render here too (`render_thumbnail`), with a second renderer on the same
   context: it keeps its own buffers, so the viewport's uploaded scene stays as it is.
 - Mouse input is polled once per frame: a drag belongs to the button that started it over the

@@ -42,7 +42,6 @@ DEFAULTS = (gl_renderer.TILE, gl_renderer.RADIX_BLOCK)
 def configure(tile: int, radix_block: int) -> None:
     """Variants for the measurement only: the tile side and the radix sort's block (module constants that
     the next renderer's shaders are built with)."""
-    gl_renderer._HEADER = gl_renderer._HEADER.replace(f"#define TILE {gl_renderer.TILE}\n", f"#define TILE {tile}\n")
     gl_renderer.TILE, gl_renderer.RADIX_BLOCK = tile, radix_block
 
 

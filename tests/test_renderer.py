@@ -27,9 +27,15 @@ def ctx():
     context.release()
 
 
+# The tile path has two kernels: the per-tile one software GL uses by default (this test machine) and
+# the per-pixel one of GPUs, which runs here too.
+KERNELS = (*MODES, "tiles_per_pixel")
+
+
 @pytest.fixture(scope="module")
 def renderers(ctx):
     made = {mode: GLSplatRenderer(ctx, mode=mode) for mode in MODES}
+    made["tiles_per_pixel"] = GLSplatRenderer(ctx, mode="tiles", raster="per_pixel")
     yield made
     for renderer in made.values():
         renderer.release()
@@ -74,7 +80,7 @@ def scene(request):
     return request.param, gaussians, camera, references
 
 
-@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("mode", KERNELS)
 def test_matches_reference(renderers, scene, mode):
     name, gaussians, camera, references = scene
     renderer = renderers[mode]
@@ -87,11 +93,11 @@ def test_matches_reference(renderers, scene, mode):
     print(f"{name} {mode}: PSNR {value:.1f} dB against gsplat's math, opaque background")
     assert value >= 30.0
     # The tile path blends front to back and stops as gsplat does; the quad paths composite every fragment.
-    exact = references["gsplat"] if mode == "tiles" else references["opaque"]
+    exact = references["gsplat"] if mode.startswith("tiles") else references["opaque"]
     assert np.abs(image.astype(int) - np.round(exact * 255)).max() <= 1
 
     image = renderer.render(camera, SIZE, SIZE, background=CLEAR).astype(np.float32) / 255.0
-    reference = references["clear_gsplat" if mode == "tiles" else "clear"]
+    reference = references["clear_gsplat" if mode.startswith("tiles") else "clear"]
     assert reference[..., 3].mean() > 0.05  # the scene covers a good part of the view
     np.testing.assert_allclose(image[..., 3], reference[..., 3], atol=1.01 / 255)
     premultiplied = psnr(image[..., :3] * image[..., 3:], reference[..., :3] * reference[..., 3:])
@@ -116,7 +122,7 @@ def one_gaussian(position, color=(1.0, 1.0, 1.0), scale=0.01) -> tuple[np.ndarra
     )
 
 
-@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("mode", KERNELS)
 @pytest.mark.parametrize("pixel", [(70, 31), (48, 9), (12, 50)])
 def test_single_gaussian_lands_at_its_projected_centre(renderers, mode, pixel):
     """Pins the axes: from the front camera, world +X is image right and world +Y is image up (row 0 = top)."""
@@ -140,7 +146,7 @@ def test_single_gaussian_lands_at_its_projected_centre(renderers, mode, pixel):
     np.testing.assert_allclose((K @ p)[:2] / p[2], (column + 0.5, row + 0.5), atol=1e-3)
 
 
-@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("mode", KERNELS)
 def test_near_plane_culling_empty_scene_and_torch_input(renderers, mode):
     renderer = renderers[mode]
     camera = OrbitCamera(target=(0.0, 1.0, 0.0), distance=2.0)
@@ -323,7 +329,8 @@ def binning_both_ways(renderer, camera, width, height, background=OPAQUE):
         if gpu:
             ranges, lists = renderer._read_tile_lists()
         else:
-            ranges, lists = renderer._bin_tiles(len(renderer._packed), -(-width // 8), -(-height // 8))
+            ranges, lists = renderer._bin_tiles(len(renderer._packed), -(-width // renderer.tile),
+                                                -(-height // renderer.tile))
         results.append((image, ranges, lists))
     renderer.gpu_binning = True
     return results
@@ -337,7 +344,7 @@ def test_gpu_binning_gives_the_cpu_lists_with_ties_and_empty_tiles(ctx):
     gaussians = [np.concatenate([a, a[copies]]) for a in (means, quats, scales, opacities, colors)]
     gaussians[4][1200:] = 1.0 - gaussians[4][1200:]  # same depth, other colour: the order shows in the image
     camera = OrbitCamera(target=(0.3, 1.1, 0.0), distance=1.6, yaw_deg=10.0)  # the cloud fills part of the view
-    renderer = GLSplatRenderer(ctx, mode="tiles")
+    renderer = GLSplatRenderer(ctx, mode="tiles", raster="per_pixel")  # a GPU's configuration
     try:
         renderer.set_gaussians(*gaussians)
         (gpu_image, gpu_ranges, gpu_lists), (cpu_image, cpu_ranges, cpu_lists) = binning_both_ways(
@@ -373,7 +380,7 @@ def test_gpu_binning_resizes_and_grows_its_pair_buffers(ctx):
     gaussians = random_scene(0, 1500, 0.2, 0.1)
     far = OrbitCamera(target=(0.0, 0.9, 0.0), distance=8.0)
     near = OrbitCamera(target=(0.0, 0.9, 0.0), distance=1.5)
-    renderer = GLSplatRenderer(ctx, mode="tiles")
+    renderer = GLSplatRenderer(ctx, mode="tiles", raster="per_pixel")  # a GPU's configuration
     try:
         renderer.set_gaussians(*gaussians)
         first_capacity, pairs = None, []

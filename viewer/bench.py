@@ -8,10 +8,12 @@ path, tile binning), upload, draw, readback; frame is the whole of it.
 
 Cases for ``--backend gl``, all on one GL context (each renderer on its own standalone context
 would leave only the last one current, and the others would time nothing):
-- ``gl-tiles``: ours, ``GLSplatRenderer(mode="tiles")``: GPU skinning, compute projection, CPU sort
-  and tile binning, compute rasterisation front to back (gsplat's early stop);
+- ``gl-tiles``: ours, ``GLSplatRenderer(mode="tiles")``: GPU skinning, compute projection, sort and
+  tile binning (on the CPU under software GL, on the GPU otherwise), compute rasterisation front to
+  back with gsplat's early stop (per-tile kernel under software GL, per-pixel on a GPU);
 - ``gl-quads``: ours, ``mode="ssbo"``: GPU skinning, depths read back and sorted on the CPU, compute
-  projection, sorted quads with opacity-aware bounds (the studio's path on software GL);
+  projection, sorted quads with opacity-aware bounds (the studio's path on software GL until the
+  per-tile kernel);
 - ``gl-naive``: the reference kept honest in the tree, instanced 3.33-sigma quads, CPU skinning.
 ``--backend gsplat`` measures gsplat (viewer.gsplat_backend, CUDA, CPU skinning) beside ``gl-naive``.
 ``--detail`` < 1 times our cases at the studio's level of detail for live frames (a fraction of the

@@ -9,21 +9,28 @@ by up to 0.1 where the quad paths draw the fragment. In the random test scenes t
 dozen of 16k pixels.
 
 Three paths (``mode``), and why:
-- "tiles" (shaders/skin.comp, splat_tiles_project.comp, splat_tiles_raster.comp): skinning on the GPU
-  (optional), a compute pass projecting every Gaussian once (EWA, + 0.3 px low-pass) into a splat
-  record, its depth and the 8x8-pixel tiles its opacity-aware ellipse touches; the GPU sorts the
-  Gaussians by depth and bins (tile, splat) pairs by tile with stable radix sorts (scan.comp,
-  radix_sort.comp, tile_keys.comp, tile_ranges.comp; ``_gpu_bin_tiles``), so each tile's list stays
-  front to back, with no readback in the frame (``gpu_binning = False``: the same on the CPU, the
-  tests' reference); one compute workgroup per tile then blends its list per pixel front to back
-  with gsplat's early stop and writes straight RGBA8. No triangles: on a GPU it does no
-  per-primitive work and stops early where the figure is opaque.
+- "tiles", the default on every GL (shaders/skin.comp, splat_tiles_project.comp, a raster kernel):
+  skinning on the GPU (optional), a compute pass projecting every Gaussian once (EWA, + 0.3 px
+  low-pass) into a splat record, its depth and the tiles its opacity-aware ellipse touches; Gaussians
+  sorted by depth and (tile, splat) pairs binned by tile with stable sorts, so each tile's list stays
+  front to back; each pixel then blends its tile's list front to back with gsplat's early stop, and
+  the kernel writes straight RGBA8. No triangles, and it stops early where the figure is opaque.
+  Two configurations (``raster``):
+  - "per_pixel", a GPU's: 8x8 tiles, sort and binning on the GPU with radix sorts (scan.comp,
+    radix_sort.comp, tile_keys.comp, tile_ranges.comp; ``_gpu_bin_tiles``, no readback in the frame),
+    one workgroup per tile and one invocation per pixel (splat_tiles_raster.comp), as gsplat does.
+  - "per_tile", software GL's (llvmpipe): 4x4 tiles binned on the CPU (numpy, ``_bin_tiles``: its
+    sorts beat the compute radix sort there), one invocation per tile evaluating its 16 pixels as
+    vec4 rows (splat_tiles_raster_blocks.comp). llvmpipe runs invocations as SIMD lanes but fetches
+    every storage value lane by lane, so one-invocation-per-pixel loads each splat 64 times per tile;
+    per tile, once. Default avatar at 512^2: ~20-30 ms against ~120-150 ms for the quads.
+  ``gpu_binning`` picks where the sort and binning run (GPU by default on a GPU, the CPU on software
+  GL; each is the other's test reference).
 - "ssbo" (quads): depth sort on the CPU (depths of GPU-skinned means come back from depth.comp), the
   sorted indices uploaded (4 bytes per Gaussian), a compute pass projecting each visible Gaussian
   once into a splat record with an opacity-aware tight quad along the ellipse axes, one
-  non-instanced draw of indexed quads reading the records by gl_VertexID. Under llvmpipe this is the
-  cheaper path: its triangle setup costs ~1.5 us of CPU per splat, and the tile path's per-pixel loop
-  costs more there (llvmpipe gathers every shared/storage load lane by lane).
+  non-instanced draw of indexed quads reading the records by gl_VertexID. The studio's path on
+  llvmpipe before the per-tile kernel: there triangle setup costs ~1.5 us of CPU per splat.
 - "naive", the honest baseline for benchmarks: all attributes gathered in sorted order and
   re-uploaded as instance attributes every frame (64 bytes per Gaussian), instanced square quads
   (3.33 sigma), the vertex shader redoing the projection for each of the 4 corners.
@@ -38,8 +45,8 @@ GPU skinning (tiles, ssbo): ``set_skin_weights`` uploads the rest Gaussians with
 and the next render poses every Gaussian in a compute pass.
 
 Level of detail: Gaussians are stored in a fixed random order, so ``render(detail=f)`` draws an even
-sample (the first f of them) with scales grown by sqrt(1/f); the studio uses it for live frames on
-software GL, whose cost is per splat rather than per pixel.
+sample (the first f of them) with scales grown by sqrt(1/f): fewer splats cover the same pixels, so it
+saves per-splat work (the quads' triangles, the tile path's projection, sort and list loads), not fill.
 """
 from __future__ import annotations
 
@@ -60,6 +67,8 @@ from viewer.reference import ALPHA_MAX, ALPHA_MIN, EPS2D, EXTEND_MAX, FAR_PLANE,
 ArrayLike = np.ndarray | torch.Tensor
 Mode = Literal["tiles", "ssbo", "naive"]
 MODES = ("tiles", "ssbo", "naive")
+Raster = Literal["per_pixel", "per_tile"]  # the tile path's kernel: GPU layout, or software GL's (see __init__)
+RASTERS = ("per_pixel", "per_tile")
 GAUSSIAN_FLOATS = 16  # std430 struct: mean + opacity, quat, scale + pad, rgb + pad (64 bytes)
 SPLAT_FLOATS = 16  # projected record, see shaders/splat_project.comp
 TILE_SPLAT_FLOATS = 12  # projected record of the tile path, see shaders/splat_tiles_project.comp
@@ -68,18 +77,22 @@ JOINT_FLOATS = 16  # std430 Joint of shaders/skin.comp: 3x4 rows + quaternion (6
 MAX_GPU_JOINTS = 256  # rigs up to this size get their joint quaternions on the GPU (shaders/joint_quats.comp)
 MAX_BONES = 8  # bones per Gaussian the GPU skinning reads (core.templates.SKIN_K)
 WORKGROUP = 128  # local_size_x of the per-Gaussian compute passes
-TILE = 8  # pixels per tile side in the tile path (local_size of splat_tiles_raster.comp)
+TILE = 8  # pixels per tile side in the tile path on a GPU (local_size of splat_tiles_raster.comp)
+SOFTWARE_TILE = 4  # ... on software GL (splat_tiles_raster_blocks.comp: one invocation per tile)
 SCAN_BLOCK = 1024  # values per workgroup of shaders/scan.comp (256 invocations x 4)
 RADIX_BLOCK = 2048  # pairs per workgroup of shaders/radix_sort.comp (8 chunks of 256; 8192 measured no faster)
 PAIR_GROWTH = 1.5  # the tile path's (tile, Gaussian) pair buffers grow to this times the pairs needed
 
-# The shaders share the reference's constants, so the two cannot drift apart.
-_HEADER = (
-    "#version 430\n"
-    f"#define ALPHA_MIN {ALPHA_MIN!r}\n#define ALPHA_MAX {ALPHA_MAX!r}\n"
-    f"#define EPS2D {EPS2D!r}\n#define EXTEND_MAX {EXTEND_MAX!r}\n#define T_MIN {T_MIN!r}\n"
-    f"#define TILE {TILE}\n"
-)
+
+
+def _header(tile: int) -> str:
+    """What every shader starts with: the reference's constants, so the two cannot drift apart."""
+    return (
+        "#version 430\n"
+        f"#define ALPHA_MIN {ALPHA_MIN!r}\n#define ALPHA_MAX {ALPHA_MAX!r}\n"
+        f"#define EPS2D {EPS2D!r}\n#define EXTEND_MAX {EXTEND_MAX!r}\n#define T_MIN {T_MIN!r}\n"
+        f"#define TILE {tile}\n"
+    )
 
 
 def create_context() -> moderngl.Context:
@@ -121,9 +134,12 @@ class GLSplatRenderer:
     ssbo can skin on the GPU (``set_skin_weights``, ``pose``) and draw a level of detail.
     """
 
-    def __init__(self, ctx: moderngl.Context | None = None, mode: Mode | None = None) -> None:
+    def __init__(self, ctx: moderngl.Context | None = None, mode: Mode | None = None,
+                 raster: Raster | None = None) -> None:
         if mode is not None and mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+        if raster is not None and raster not in RASTERS:
+            raise ValueError(f"raster must be one of {', '.join(RASTERS)}, got {raster!r}")
         self._owns_ctx = ctx is None
         self.ctx = create_context() if ctx is None else ctx
         mode = preferred_mode(self.ctx) if mode is None else mode
@@ -133,12 +149,20 @@ class GLSplatRenderer:
                 "install Mesa (Debian: apt install libegl1 libgl1-mesa-dri) or a newer GPU driver"
             )
         self.mode = mode
-        fragment = _HEADER + source("splat.frag")
+        # Software GL (llvmpipe) runs compute on the CPU: the tile path there bins on the CPU (numpy's
+        # sorts beat its compute radix sort ~5x) and rasterises 4x4 tiles, one per invocation
+        # ("per_tile"); on a GPU, 8x8 tiles, one invocation per pixel ("per_pixel", gsplat's layout).
+        software = is_software_gl(self.ctx)
+        self.raster: Raster = raster or ("per_tile" if software else "per_pixel")
+        self.tile = SOFTWARE_TILE if self.raster == "per_tile" else TILE
+        self._raster_per_tile = self.raster == "per_tile" and mode == "tiles"
+        header = _header(self.tile)
+        fragment = header + source("splat.frag")
         self._skin = self._joint_quats = self._depth = self._tile_project = self._tile_raster = None
         self._binning: dict[str, moderngl.ComputeShader] = {}
         self._uniform_cache: dict[int, dict[str, list]] = {}  # _pass_uniforms: program -> name -> [uniform, value]
         # Tile path: sort and bin on the GPU (True) or on the CPU (False, the reference the tests compare with).
-        self.gpu_binning = True
+        self.gpu_binning = not software
         # Tile path: wait for the GPU after each stage, so last_timings splits the frame into its stages
         # (costs the overlap of CPU and GPU work; off for normal frames).
         self.sync_stages = False
@@ -146,11 +170,12 @@ class GLSplatRenderer:
         self._pair_hint = 0  # pairs of the last GPU binning: this frame's pair buffers hold PAIR_GROWTH times it
         self.pair_overflows = 0  # frames redone because their pairs outgrew the buffers
         if mode == "tiles":
-            projection = _HEADER + source("splat_project.glsl")
+            projection = header + source("splat_project.glsl")
             self._tile_project = self.ctx.compute_shader(projection + source("splat_tiles_project.comp"))
-            self._tile_raster = self.ctx.compute_shader(_HEADER + source("splat_tiles_raster.comp"))
+            kernel = "splat_tiles_raster_blocks.comp" if self._raster_per_tile else "splat_tiles_raster.comp"
+            self._tile_raster = self.ctx.compute_shader(header + source(kernel))
             self._binning = {  # the GPU binning's passes (see _gpu_bin_tiles)
-                name: self.ctx.compute_shader(_HEADER + f"#define RADIX_BLOCK {RADIX_BLOCK}u\n"
+                name: self.ctx.compute_shader(header + f"#define RADIX_BLOCK {RADIX_BLOCK}u\n"
                                               + "".join(f"#define {d}\n" for d in defines) + source(file))
                 for name, file, defines in (
                     ("scan", "scan.comp", ()), ("scan_add", "scan.comp", ("SCAN_ADD",)),
@@ -160,23 +185,23 @@ class GLSplatRenderer:
                     ("ranges", "tile_ranges.comp", ()),
                 )
             }
-            self._skin = self.ctx.compute_shader(_HEADER + source("skin.comp"))
-            self._joint_quats = self.ctx.compute_shader(_HEADER + source("joint_quats.comp"))
+            self._skin = self.ctx.compute_shader(header + source("skin.comp"))
+            self._joint_quats = self.ctx.compute_shader(header + source("joint_quats.comp"))
             self._project = self._splat_program = None
         elif mode == "ssbo":
-            projection = _HEADER + source("splat_project.glsl") + source("splat_project.comp")
+            projection = header + source("splat_project.glsl") + source("splat_project.comp")
             self._project = self.ctx.compute_shader(projection)
-            self._skin = self.ctx.compute_shader(_HEADER + source("skin.comp"))
-            self._joint_quats = self.ctx.compute_shader(_HEADER + source("joint_quats.comp"))
-            self._depth = self.ctx.compute_shader(_HEADER + source("depth.comp"))
-            vertex = _HEADER + source("splat_quad.vert")
+            self._skin = self.ctx.compute_shader(header + source("skin.comp"))
+            self._joint_quats = self.ctx.compute_shader(header + source("joint_quats.comp"))
+            self._depth = self.ctx.compute_shader(header + source("depth.comp"))
+            vertex = header + source("splat_quad.vert")
             self._splat_program = self.ctx.program(vertex_shader=vertex, fragment_shader=fragment)
         else:
             self._project = None
-            vertex = _HEADER + source("splat_project.glsl") + source("splat_naive.vert")
+            vertex = header + source("splat_project.glsl") + source("splat_naive.vert")
             self._splat_program = self.ctx.program(vertex_shader=vertex, fragment_shader=fragment)
         self._composite_program = self.ctx.program(
-            vertex_shader=_HEADER + source("fullscreen.vert"), fragment_shader=_HEADER + source("composite.frag")
+            vertex_shader=header + source("fullscreen.vert"), fragment_shader=header + source("composite.frag")
         )
         self._composite_vao = self.ctx.vertex_array(self._composite_program, [])
         self._packed = np.zeros((0, GAUSSIAN_FLOATS), np.float32)  # CPU copy: sort keys, naive uploads
@@ -416,7 +441,7 @@ class GLSplatRenderer:
         """The tile path: skin, project, sort and bin, rasterise each tile front to back in a compute
         pass, read the RGBA8 pixels back.
 
-        ``gpu_binning`` (default): the sort and binning run on the GPU (``_gpu_bin_tiles``) and the CPU
+        ``gpu_binning`` (the default on a GPU): the sort and binning run on the GPU (``_gpu_bin_tiles``) and the CPU
         waits only for the finished image. Otherwise the CPU reference (``_bin_tiles``) reads back 12
         bytes per Gaussian and uploads the lists. Without ``sync_stages`` the GPU overlaps the stages,
         so with GPU binning skin_ms and sort_ms are only the CPU's time to issue them and draw_ms the
@@ -431,7 +456,7 @@ class GLSplatRenderer:
             ctx.finish()
         skinned_at = time.perf_counter()
 
-        tiles_x, tiles_y = -(-width // TILE), -(-height // TILE)
+        tiles_x, tiles_y = -(-width // self.tile), -(-height // self.tile)
         if n:
             _set_uniforms(
                 self._tile_project, u_count=n, u_scale_boost=scale_boost, u_tiles=(tiles_x, tiles_y),
@@ -470,7 +495,7 @@ class GLSplatRenderer:
             pixels.bind_to_storage_buffer(2)
             ranges.bind_to_storage_buffer(6)
             lists.bind_to_storage_buffer(7)
-            self._tile_raster.run(group_x=tiles_x, group_y=tiles_y)
+            self._tile_raster.run(group_x=-(-tiles_x // 8) if self._raster_per_tile else tiles_x, group_y=tiles_y)
             ctx.memory_barrier(moderngl.ALL_BARRIER_BITS)
             ctx.finish()
             drawn_at = time.perf_counter()
@@ -668,14 +693,16 @@ class GLSplatRenderer:
         total = int(per_splat.sum())
         if total == 0:
             return np.zeros(tiles + 1, np.uint32), np.zeros(1, np.uint32)
-        first = np.repeat(np.cumsum(per_splat) - per_splat, per_splat)
-        within = np.arange(total, dtype=np.int32) - first  # index of each pair inside its splat's rectangle
-        span = np.repeat(span_x[order], per_splat)
-        tile = (np.repeat(y0[order], per_splat) + within // span) * tiles_x + np.repeat(x0[order], per_splat)
-        tile += within % span
+        # Pair p belongs to splat splat_of[p] and is the within-th tile of its rectangle, row-major.
+        splat_of = np.repeat(np.arange(len(order), dtype=np.int32), per_splat)
+        within = np.arange(total, dtype=np.int32)
+        within -= (np.cumsum(per_splat, dtype=np.int32) - per_splat)[splat_of]
+        span = span_x[order]
+        # within // span in float32 (exact for these small integers, and several times faster than int division)
+        row = np.floor((within.astype(np.float32) + np.float32(0.5)) / span.astype(np.float32)[splat_of]).astype(np.int32)
+        tile = (y0[order] * tiles_x + x0[order])[splat_of] + within + row * (tiles_x - span)[splat_of]
         key = tile.astype(np.uint16) if tiles <= 0xFFFF else tile  # numpy's stable sort is a radix sort on 16 bits
-        by_tile = np.argsort(key, kind="stable")
-        lists = np.repeat(order.astype(np.uint32), per_splat)[by_tile]
+        lists = order.astype(np.uint32)[splat_of[np.argsort(key, kind="stable")]]
         ranges = np.zeros(tiles + 1, np.uint32)
         np.cumsum(np.bincount(tile, minlength=tiles), out=ranges[1:])
         return ranges, lists
@@ -762,11 +789,11 @@ def is_software_gl(gl: moderngl.Context | str) -> bool:
 
 
 def preferred_mode(gl: moderngl.Context | str) -> Mode:
-    """The faster path for this GL. llvmpipe: "ssbo" (quads). Its triangle setup costs ~1.5 us of CPU per
-    splat, but the tile path's per-pixel loop over each tile's list costs more there (measured 1.2-1.6x
-    the CPU time at 256-512 px, worse at lower sizes). A GPU: "tiles" (no per-triangle work, gsplat's
-    early stop, and gsplat's exact pixels)."""
-    return "ssbo" if is_software_gl(gl) else "tiles"
+    """The faster path: "tiles" on every GL. On a GPU it does no per-triangle work and stops early as
+    gsplat does; on llvmpipe, with CPU binning and the per-tile kernel, it draws the default avatar at
+    512^2 in ~0.2x the quads' time, whose triangle setup costs ~1.5 us of CPU per splat there
+    (docs/benchmarks.md). Both give gsplat's exact pixels."""
+    return "tiles"
 
 
 def share_cores_with_software_gl(gl: moderngl.Context | str) -> None:
