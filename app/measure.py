@@ -7,6 +7,8 @@ window (the same loop, renderer and panels), through the studio's two frame hook
 - "pose": each frame sets the right shoulder's raise slider to a new value, as a drag does, and
   records the time from that edit to the end of the frame that shows it;
 - "shape": the same with the body's height (a re-evaluation of the whole avatar per frame).
+Every mode also reports `startup_s`: the process's age at the end of the first frame that shows the
+avatar (start-up to first frame, Linux).
 """
 from __future__ import annotations
 
@@ -32,6 +34,18 @@ class FrameLog:
     latency_s: list[float] = dataclasses.field(default_factory=list)  # edit -> end of the frame showing it
 
 
+def process_age_s() -> float | None:
+    """Seconds since this process started (Linux /proc; None elsewhere), to 10 ms."""
+    import os
+
+    try:
+        with open("/proc/self/stat") as stat, open("/proc/uptime") as uptime:
+            started_ticks = int(stat.read().rsplit(")", 1)[1].split()[19])
+            return float(uptime.read().split()[0]) - started_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def _stats_ms(values: list[float]) -> dict[str, float]:
     a = 1e3 * np.asarray(values)
     return {"mean": round(float(a.mean()), 1), "median": round(float(np.median(a)), 1),
@@ -45,7 +59,7 @@ def measure_studio(options: StudioOptions, mode: str, seconds: float = 10.0, war
     if mode == "playback" and options.play is None:
         options = dataclasses.replace(options, play="walk")
     log = FrameLog()
-    phase = {"ready_at": None, "edit_at": None, "count": 0}
+    phase = {"ready_at": None, "edit_at": None, "count": 0, "startup_s": None}
     dpg.create_context()
     studio = Studio(options)
 
@@ -67,6 +81,8 @@ def measure_studio(options: StudioOptions, mode: str, seconds: float = 10.0, war
             studio.set_shape("height", 0.5 + 0.25 * wave)
 
     def after_frame(start: float, end: float) -> bool:
+        if phase["startup_s"] is None and studio.state.gaussians is not None:
+            phase["startup_s"] = process_age_s()
         if phase["ready_at"] is None:
             if ready():
                 phase["ready_at"] = end
@@ -95,7 +111,8 @@ def measure_studio(options: StudioOptions, mode: str, seconds: float = 10.0, war
     report = {"mode": mode, "frames": len(log.ends), "seconds": round(wall, 2),
               "display_fps": round((len(log.ends) - 1) / wall, 2), "frame_ms": _stats_ms(log.frame_s[1:]),
               "render_ms": round(studio.viewport.last_render_ms or 0.0, 1), "renderer": studio.renderer_name,
-              "viewport_px": list(studio.state.viewport_size), "gaussians": len(studio.state.gaussians)}
+              "viewport_px": list(studio.state.viewport_size), "gaussians": len(studio.state.gaussians),
+              "startup_s": None if phase["startup_s"] is None else round(phase["startup_s"], 2)}
     if mode == "playback":
         clip = studio.state.timeline.clip
         played = log.played[-1] - log.played[0]

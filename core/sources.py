@@ -45,12 +45,28 @@ class SourceMaps:
 def model_latent(generator: "Generator", seed: int, partner: int | None = None, t: float = 0.5,
                  steps: int | None = None, progress: "ProgressFn | None" = None,
                  cancel: "CancelFn | None" = None) -> torch.Tensor:
-    """The latent of generator seed `seed`, or of the interpolation seed -> partner at t."""
-    if partner is None:
-        return generator.sample(int(seed), steps=steps, progress=progress, cancel=cancel)
-    if not 0.0 <= t <= 1.0:
+    """The latent of generator seed `seed`, or of the interpolation seed -> partner at t. Read from the
+    latent cache (core.generator.cache) when this checkpoint sampled it before, and stored there after."""
+    from core.generator.cache import LatentCache
+
+    if partner is not None and not 0.0 <= t <= 1.0:
         raise AvatarStudioError(f"interpolation position t={t}: must be 0..1")
-    return generator.interpolate(int(seed), int(partner), float(t), steps=steps, progress=progress, cancel=cancel)
+    used_steps = generator.config.diffusion.sample_steps if steps is None else int(steps)
+    key = (int(seed), None if partner is None else int(partner), float(t), used_steps, generator.config.diffusion.eta)
+    cache = LatentCache.for_generator(generator)
+    cached = cache.get(*key) if cache is not None else None
+    if cached is not None:
+        if progress is not None:
+            progress(used_steps, used_steps)
+        return cached.to(generator.device)
+    if partner is None:
+        latent = generator.sample(int(seed), steps=steps, progress=progress, cancel=cancel)
+    else:
+        latent = generator.interpolate(int(seed), int(partner), float(t), steps=steps, progress=progress,
+                                       cancel=cancel)
+    if cache is not None:
+        cache.put(*key, latent)
+    return latent
 
 
 def latent_maps(generator: "Generator", body: BodyModel, latent: torch.Tensor) -> SourceMaps:

@@ -10,6 +10,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("WARP_LOG_LEVEL", "error")
+# Every test samples for real (and the CLI tests' subprocesses inherit this): a latent cached by an
+# earlier run would make "the same seed gives the same bits" hold trivially. tests/test_generator.py
+# tests the cache itself in its own folder.
+os.environ["AVATAR_STUDIO_CACHE"] = "off"
 
 
 @pytest.fixture(scope="session")
