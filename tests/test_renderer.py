@@ -420,3 +420,22 @@ def test_gpu_joint_quaternions_equal_core_lbs(renderers, mode):
         np.testing.assert_allclose(joints.reshape(40, JOINT_FLOATS)[:, 12:16], expected, atol=2e-6)
         flips += int((expected[:, 0] < 0).sum())
     assert flips > 10  # the alignment really flipped bones
+
+
+def test_cpu_binning_beyond_65536_tiles_equals_gpu_binning(ctx):
+    """Software GL's 4x4 tiles pass 2^16 tiles above ~1024^2, where the CPU binning sorts in two 16-bit
+    passes: the same lists and image as the GPU binning."""
+    gaussians = random_scene(8, 400, 0.3, 0.05)
+    camera = OrbitCamera(target=(0.0, 0.9, 0.0), distance=2.2)
+    renderer = GLSplatRenderer(ctx, mode="tiles", raster="per_tile")
+    try:
+        renderer.set_gaussians(*gaussians)
+        width, height = 1100, 1000
+        assert -(-width // renderer.tile) * -(-height // renderer.tile) > 1 << 16
+        (gpu, ranges, lists), (cpu, cpu_ranges, cpu_lists) = binning_both_ways(renderer, camera, width, height)
+        assert len(lists) > 1000 and (np.diff(cpu_ranges.astype(np.int64)) > 0).sum() > 1000
+        np.testing.assert_array_equal(ranges, cpu_ranges)
+        np.testing.assert_array_equal(lists, cpu_lists)
+        assert np.abs(gpu.astype(int) - cpu).max() <= 1
+    finally:
+        renderer.release()
