@@ -23,7 +23,7 @@ Three paths (``mode``), and why:
     sorts beat the compute radix sort there), one invocation per tile evaluating its 16 pixels as
     vec4 rows (splat_tiles_raster_blocks.comp). llvmpipe runs invocations as SIMD lanes but fetches
     every storage value lane by lane, so one-invocation-per-pixel loads each splat 64 times per tile;
-    per tile, once. Default avatar at 512^2: ~20-30 ms against ~120-150 ms for the quads.
+    per tile, once. Default avatar at 512^2: draw ~27 ms against ~100 ms for the quads (quiet machine).
   ``gpu_binning`` picks where the sort and binning run (GPU by default on a GPU, the CPU on software
   GL; each is the other's test reference).
 - "ssbo" (quads): depth sort on the CPU (depths of GPU-skinned means come back from depth.comp), the
