@@ -145,6 +145,14 @@ def build_parser() -> argparse.ArgumentParser:
                        help="start decoder and denoiser from this checkpoint folder (latents start afresh)")
     train.add_argument("--prior-fraction", type=float, default=0.0, metavar="F",
                        help="train the denoiser alone on the frozen latents for the last F of the run (default 0)")
+    train.add_argument("--latent-lr", type=float, default=0.02, metavar="LR",
+                       help="learning rate of the per-avatar latents (SparseAdam; default 0.02)")
+    train.add_argument("--latent-noise", type=float, default=0.0, metavar="S",
+                       help="the decoder sees latents plus S x their per-channel-and-panel std of Gaussian noise, "
+                            "meant to make near-miss samples decode to whole garments (default 0: off)")
+    train.add_argument("--diffusion-weight", default="min-snr", choices=["min-snr", "min-snr+1"],
+                       help="the denoiser's v-loss weight: min(SNR, 5)/(SNR+1) (default) or min(SNR+1, 5)/(SNR+1), "
+                            "which trains the noisiest steps, where a sample's layout is decided, as much as the rest")
     train.add_argument("--body", default="anny", help="body model: anny (default) or smplx")
     train.add_argument("--body-dir", type=Path, help="folder with SMPLX_NEUTRAL.npz and smplx_uv.obj (--body smplx)")
     train.add_argument("--gender", default="neutral", choices=["neutral", "male", "female"])
@@ -468,7 +476,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     return train_command(args.out, args.steps, args.batch, args.device, args.preset, args.avatars, args.data,
                          args.workers, args.minutes, args.body, args.body_dir, args.gender, args.reference_body,
-                         args.init, args.prior_fraction)
+                         args.init, args.prior_fraction, args.latent_lr, args.latent_noise,
+                         args.diffusion_weight)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,6 +15,9 @@
 # GEN_GPUS (default: every GPU the box has) > 1 trains with torchrun, one process per GPU (DDP); the learning-rate
 # schedule follows the time budget when that runs out before STEPS, so a cut run still ends decayed.
 # GEN_PRIOR=F trains the denoiser alone on the frozen latents for the last F of the run (train --prior-fraction).
+# GEN_LATENT_LR=X sets the per-avatar latents' learning rate (train --latent-lr; default 0.02), GEN_LATENT_NOISE=S
+# the decoder's input noise in units of the latent std (train --latent-noise; default 0: off), GEN_DIFFUSION_WEIGHT
+# the denoiser's loss weighting (train --diffusion-weight: min-snr, the default, or min-snr+1); each only when set.
 # GEN_QUALITY=1 scores the new checkpoint with scripts/quality.py on the box (500 samples against 500 held-out
 # wardrobe avatars painted there on the reference body; about a minute) into $OUT/quality.json.
 set -euo pipefail
@@ -56,7 +59,8 @@ fi
 echo "training on $gpus GPU(s)"
 $launch main.py train --out .gen_box/run --data .gen_box/data --steps "$steps" --batch "$batch" \
     --device "$device" --preset "$preset" --minutes "$minutes" ${GEN_INIT:+--init "$GEN_INIT"} \
-    --prior-fraction "${GEN_PRIOR:-0}"
+    --prior-fraction "${GEN_PRIOR:-0}" ${GEN_LATENT_LR:+--latent-lr "$GEN_LATENT_LR"} \
+    ${GEN_LATENT_NOISE:+--latent-noise "$GEN_LATENT_NOISE"} ${GEN_DIFFUSION_WEIGHT:+--diffusion-weight "$GEN_DIFFUSION_WEIGHT"}
 python3 - "$device" <<'PY'
 import json, sys, time, torch
 from core.generator import Generator

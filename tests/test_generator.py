@@ -152,3 +152,63 @@ def test_denoiser_only_phase_freezes_latents_and_decoder_and_stores_exact_statis
     per_panel = normalised.reshape(-1, c, h, p, w // p)
     assert torch.allclose(per_panel.mean(dim=(0, 2, 4)), torch.zeros(c, p), atol=1e-2)
     assert torch.allclose(per_panel.std(dim=(0, 2, 4), unbiased=False), torch.ones(c, p), atol=1e-2)
+
+
+def test_latent_noise_reaches_the_decoder_only_and_is_recorded(tmp_path, anny_body):
+    from core.generator.dataset import build_training_set
+    from core.generator.training import PRESETS, TrainConfig, train, v_loss_weight
+
+    data = build_training_set(anny_body, range(4), PRESETS["tiny"].map_resolution, tmp_path / "data")
+    noise = 0.3
+    cfg = TrainConfig(steps=5, batch=4, diffusion_batch=4, warmup=2, log_every=5, checkpoint_every=5,
+                      state_every=5, latent_lr=0.05, lr=2e-3, latent_noise=noise)
+    out = tmp_path / "run"
+    trainer = train(out, data, PRESETS["tiny"], cfg, progress=False)
+    recorded = json.loads((out / CONFIG_NAME).read_text())["training"]["config"]
+    assert recorded["latent_noise"] == noise and recorded["latent_lr"] == 0.05
+
+    seen = {}
+    trainer.latents.register_forward_hook(lambda module, args, output: seen.__setitem__("clean", output.detach()))
+    trainer.nets.decoder.register_forward_pre_hook(lambda module, args: seen.__setitem__("input", args[0].detach()))
+
+    def step():
+        trainer.cfg.steps = trainer.step + 1
+        terms = trainer.train_step()
+        return seen["clean"].reshape(seen["input"].shape), seen["input"], terms
+
+    clean, seen_by_decoder, terms = step()
+    assert torch.equal(terms["latent"], clean.square().mean())  # the L2 pulls on the clean latents
+    assert not torch.allclose(seen_by_decoder, clean)
+    # the difference is Gaussian noise of `noise` latent stds per channel and panel
+    c, h, w = PRESETS["tiny"].plane_shape
+    p = PRESETS["tiny"].panels
+    relative = ((seen_by_decoder - clean).reshape(-1, c, h, p, w // p)
+                / trainer.nets.latent_std[None, :, None, :, None])
+    spread = relative.std(dim=(0, 2, 4))
+    assert torch.allclose(spread, torch.full_like(spread, noise), rtol=0.15), spread
+    trainer.cfg.latent_noise = 0.0
+    clean, seen_by_decoder, _ = step()
+    assert torch.equal(seen_by_decoder, clean)
+    # the denoiser's loss weighting follows the config
+    trainer.cfg.diffusion_weight = "min-snr+1"
+    _, t, _, weight = trainer._noised_latents(64, update_stats=False)
+    assert torch.equal(weight, v_loss_weight(trainer.schedule, t, "min-snr+1"))
+
+
+def test_min_snr_plus_one_weights_the_noisiest_steps_fully():
+    from core.generator.diffusion import DiffusionConfig, Schedule
+    from core.generator.training import v_loss_weight
+
+    schedule = Schedule(DiffusionConfig())
+    t = torch.arange(schedule.cfg.timesteps)
+    standard, plus_one = v_loss_weight(schedule, t, "min-snr"), v_loss_weight(schedule, t, "min-snr+1")
+    _, _, reference = schedule.training_target(torch.zeros(len(t), 1, 1, 1), t, torch.zeros(len(t), 1, 1, 1))
+    assert torch.equal(standard, reference)  # "min-snr" is the schedule's own weighting
+    a, s = schedule.coefficients(t)
+    snr = (a / s).square().flatten()
+    gamma = schedule.cfg.min_snr_gamma
+    assert torch.equal(plus_one[snr >= gamma], standard[snr >= gamma])  # nearly clean steps: unchanged
+    assert torch.all(plus_one[snr < gamma - 1] == 1)  # noisy steps: the plain v-loss
+    assert standard[-1] < 1e-6 and plus_one[-1] == 1  # t = T - 1, the first sampling step
+    with pytest.raises(AvatarStudioError, match="unknown diffusion weighting"):
+        v_loss_weight(schedule, t, "plain")

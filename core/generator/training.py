@@ -89,6 +89,12 @@ class TrainConfig:
     # latent table, with exact latent statistics and its own learning-rate cycle (see `Trainer.start_prior`).
     prior_fraction: float = 0.0
     prior_batch: int = 1024  # latents per step and process in that phase
+    # Noise on the decoder's input, in units of the running per-(channel, panel) latent std (0: off);
+    # see `Trainer.decoder_input`.
+    latent_noise: float = 0.0
+    # The denoiser's per-sample v-loss weight: "min-snr" = min(SNR, gamma) / (SNR + 1) (Hang et al. 2023),
+    # "min-snr+1" = min(SNR + 1, gamma) / (SNR + 1); see `v_loss_weight`.
+    diffusion_weight: str = "min-snr"
 
     def lr_factor(self, step: int, time_fraction: float = 0.0) -> float:
         """Warm-up then cosine decay, as a factor of the base learning rates.
@@ -133,6 +139,31 @@ def dequantize(q: torch.Tensor) -> torch.Tensor:
     """uint8 maps (..., 9, R, R) -> float maps (core.attribute_maps.from_uint8, batched, on any device)."""
     lo, hi = (torch.tensor(v, device=q.device, dtype=torch.float32)[:, None, None] for v in zip(*QUANT_RANGE))
     return q.float() / 255 * (hi - lo) + lo
+
+
+DIFFUSION_WEIGHTS = ("min-snr", "min-snr+1")
+
+
+def v_loss_weight(schedule: Schedule, t: torch.Tensor, kind: str) -> torch.Tensor:
+    """Per-sample weight of the denoiser's v-MSE at timesteps t.
+
+    "min-snr": min(SNR, gamma) / (SNR + 1), the schedule's own weight (an x0-error weight of min(SNR, gamma)).
+    "min-snr+1": min(SNR + 1, gamma) / (SNR + 1): the same for the nearly clean steps (SNR >= gamma), the
+    plain v-loss (weight 1, an x0-error weight of SNR + 1 >= 1) where SNR + 1 <= gamma. Why: under "min-snr"
+    the weight falls with the SNR, to 0.006 at t = 949 and 2e-9 at t = 999, so the steps t >= 850 carry 0.8 %
+    of the loss; yet the first DDIM steps (999, 949, 899) are where a sample's layout is decided. Measured on
+    run F (2026-11-21): training latents noised to t = 849 and denoised again decode nearly as cleanly as the
+    originals, from t = 949 the hair's half-transparent share rises from 12 % to 44 %. Run G trained with
+    "min-snr+1": far fewer half-present layers, but less varied samples (docs/generator.md).
+    """
+    a, s = schedule.coefficients(t)
+    snr = (a / s).square()[:, 0, 0, 0]
+    gamma = schedule.cfg.min_snr_gamma
+    if kind == "min-snr":
+        return snr.clamp_max(gamma) / (snr + 1)
+    if kind == "min-snr+1":
+        return (snr + 1).clamp_max(gamma) / (snr + 1)
+    raise AvatarStudioError(f"unknown diffusion weighting {kind!r}; choose one of: {', '.join(DIFFUSION_WEIGHTS)}")
 
 
 def map_losses(raw: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -424,8 +455,8 @@ class Trainer:
             x0 = self.nets.normalize(z)
         t = torch.randint(0, self.schedule.cfg.timesteps, (count,), device=device, generator=self.generator)
         eps = torch.randn(x0.shape, device=device, generator=self.generator)
-        noisy, v_target, v_weight = self.schedule.training_target(x0, t, eps)
-        return noisy, t, v_target, v_weight
+        noisy, v_target, _ = self.schedule.training_target(x0, t, eps)
+        return noisy, t, v_target, v_loss_weight(self.schedule, t, self.cfg.diffusion_weight)
 
     def prior_step(self) -> dict[str, torch.Tensor]:
         """One denoiser-only step on the frozen latent table (gradients all-reduced by hand: the unet is
@@ -454,6 +485,27 @@ class Trainer:
         self.step += 1
         return {"diffusion": loss.detach(), "total": loss.detach()}
 
+    def decoder_input(self, z: torch.Tensor) -> torch.Tensor:
+        """What the decoder sees of a batch of latents: z, or with cfg.latent_noise = S > 0,
+        z + S * std * eps (std: the running per-(channel, panel) latent std used for normalisation, eps fresh
+        Gaussian noise; the gradient reaches z unchanged).
+
+        Why: the denoiser's samples are near misses of the training latents, and a decoder that has only
+        ever seen exact table entries may turn a near miss into averaged, half-transparent garments. Noise
+        scaled by the table's own spread also makes the latents carry their information at a scale the
+        denoiser can model, as a VAE's posterior noise does (growing the latents does not escape it, since
+        the noise grows with them). The latent L2 and the statistics use the clean z. Run F (S = 0.15): its
+        decoder shrugs off noise up to 0.5 std, but recall barely moved (docs/generator.md).
+        """
+        if self.cfg.latent_noise <= 0:
+            return z
+        b, c, h, w = z.shape
+        p = self.model_cfg.panels
+        eps = torch.randn((b, c, h, p, w // p), device=z.device, generator=self.generator)
+        std = self.nets.latent_std.detach()[None, :, None, :, None]
+        noisy = z + (self.cfg.latent_noise * std * eps).reshape(b, c, h, w)
+        return noisy.contiguous(memory_format=torch.channels_last) if self.cuda else noisy
+
     def train_step(self) -> dict[str, torch.Tensor]:
         if self.wants_prior_phase():
             self.start_prior()
@@ -468,7 +520,7 @@ class Trainer:
         noisy, t, v_target, v_weight = self._noised_latents(cfg.diffusion_batch, update_stats=True)
         autocast = torch.autocast("cuda", dtype=torch.bfloat16) if self.cuda else contextlib.nullcontext()
         with autocast:
-            maps, shape, v = self.ddp(z, noisy, t)
+            maps, shape, v = self.ddp(self.decoder_input(z), noisy, t)
         target = dequantize(self.maps[index])
         terms = {k: torch.zeros((), device=device) for k in ("opacity", "rgb", "geometry", "edge")}
         for i, name in enumerate(LAYERS):
@@ -592,7 +644,9 @@ def train_command(out: str | Path, steps: int, batch: int, device: str = "cpu", 
                   avatars: int = 4000, data: str | Path | None = None, workers: int = 1, minutes: float | None = None,
                   body: str = "anny", body_dir: str | Path | None = None, gender: str = "neutral",
                   reference_body: str | Path | None = None, init: str | Path | None = None,
-                  prior_fraction: float = 0.0) -> int:
+                  prior_fraction: float = 0.0, latent_lr: float = TrainConfig.latent_lr,
+                  latent_noise: float = TrainConfig.latent_noise,
+                  diffusion_weight: str = TrainConfig.diffusion_weight) -> int:
     """`avatar-studio train`: build the training set if needed (wardrobe seeds 0..avatars-1), then train/resume."""
     from core.generator.dataset import build_training_set, load_reference_body, load_training_set
 
@@ -602,6 +656,12 @@ def train_command(out: str | Path, steps: int, batch: int, device: str = "cpu", 
         raise AvatarStudioError("--steps, --batch and --avatars must be positive")
     if not 0 <= prior_fraction < 1:
         raise AvatarStudioError(f"--prior-fraction must be in [0, 1), got {prior_fraction}")
+    if not latent_lr > 0 or not latent_noise >= 0:
+        raise AvatarStudioError(f"--latent-lr must be positive and --latent-noise not negative, got {latent_lr} "
+                                f"and {latent_noise}")
+    if diffusion_weight not in DIFFUSION_WEIGHTS:
+        raise AvatarStudioError(f"unknown --diffusion-weight {diffusion_weight!r}; choose one of: "
+                                f"{', '.join(DIFFUSION_WEIGHTS)}")
     model = PRESETS[preset]
     folder = Path(data) if data is not None else Path(out) / "data"
     rank = int(os.environ.get("RANK", "0"))
@@ -621,5 +681,7 @@ def train_command(out: str | Path, steps: int, batch: int, device: str = "cpu", 
             while not (folder / "info.json").is_file():
                 time.sleep(2)
     training_set = load_training_set(folder)
-    train(out, training_set, model, TrainConfig(steps=steps, batch=batch, prior_fraction=prior_fraction), device, minutes, init=init)
+    cfg = TrainConfig(steps=steps, batch=batch, prior_fraction=prior_fraction, latent_lr=latent_lr,
+                      latent_noise=latent_noise, diffusion_weight=diffusion_weight)
+    train(out, training_set, model, cfg, device, minutes, init=init)
     return 0
