@@ -52,7 +52,9 @@ def model_latent(generator: "Generator", seed: int, partner: int | None = None, 
     if partner is not None and not 0.0 <= t <= 1.0:
         raise AvatarStudioError(f"interpolation position t={t}: must be 0..1")
     used_steps = generator.config.diffusion.sample_steps if steps is None else int(steps)
-    key = (int(seed), None if partner is None else int(partner), float(t), used_steps, generator.config.diffusion.eta)
+    diffusion = generator.config.diffusion
+    key = (int(seed), None if partner is None else int(partner), float(t), used_steps, diffusion.eta,
+           diffusion.noise_scale)
     cache = LatentCache.for_generator(generator)
     cached = cache.get(*key) if cache is not None else None
     if cached is not None:

@@ -30,6 +30,7 @@ metric's ceiling: two samples of the same distribution do not score 1.0 with 500
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -239,6 +240,8 @@ def main() -> int:
     parser.add_argument("--checkpoint", type=Path, help="generator checkpoint folder (default: the shipped one)")
     parser.add_argument("--count", type=int, default=500)
     parser.add_argument("--steps", type=int, help="DDIM steps (default: the checkpoint's)")
+    parser.add_argument("--noise-scale", type=float, help="scale of the starting noise (default: the checkpoint's "
+                        "diffusion.noise_scale; core/generator/diffusion.py says why)")
     parser.add_argument("--cache", type=Path, default=Path("out/quality"), help="where the real sets are kept")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--device", default="cpu", help="where to sample (cuda on a GPU box)")
@@ -253,6 +256,9 @@ def main() -> int:
     args = parser.parse_args()
     started = time.perf_counter()
     generator = Generator.load(args.checkpoint, device=args.device)
+    if args.noise_scale is not None:
+        diffusion = dataclasses.replace(generator.config.diffusion, noise_scale=args.noise_scale)
+        generator.config = dataclasses.replace(generator.config, diffusion=diffusion)
     if args.speed:
         import os
 
@@ -272,7 +278,8 @@ def main() -> int:
     train, _ = real_set(args.cache, "train", range(args.count), args.workers, reference_body=args.reference_body)
     fake = generated_set(generator, args.count, args.steps, masks)
     result = {"count": args.count, "k": K, "held_out_seeds": [HELD_OUT_SEED, HELD_OUT_SEED + args.count - 1],
-              "steps": args.steps or generator.config.diffusion.sample_steps}
+              "steps": args.steps or generator.config.diffusion.sample_steps,
+              "noise_scale": generator.config.diffusion.noise_scale}
     for name, (f, coverage, ghost) in {"generated": fake, "training_avatars": train}.items():
         p, r = precision_recall(held[0], f)
         result[name] = {"precision": round(p, 3), "recall": round(r, 3),

@@ -73,7 +73,8 @@ class Generator:
         eta = self.config.diffusion.eta if eta is None else float(eta)
         if not 1 <= steps <= self.config.diffusion.timesteps:
             raise AvatarStudioError(f"steps must be 1..{self.config.diffusion.timesteps}, got {steps}")
-        x = ddim_sample(self.nets.unet, self.schedule, noise, steps, eta, progress, cancel, self.device)
+        x = ddim_sample(self.nets.unet, self.schedule, noise, steps, eta, progress, cancel, self.device,
+                        noise_scale=self.config.diffusion.noise_scale)
         with torch.inference_mode():
             return self.nets.denormalize(x)
 

@@ -3,7 +3,7 @@
 Sampling is deterministic (a seed's noise comes from a CPU generator, one torch thread), so a stored
 latent is exactly the one sampling would give again: ~2 s of a ~8 s CPU start-up. Entries are keyed by
 the checkpoint's weights SHA-256 and everything sampling reads (seed, interpolation partner and t,
-steps, eta); a retrained checkpoint therefore never sees another's latents. Each is a .npy of
+steps, eta, noise scale); a retrained checkpoint therefore never sees another's latents. Each is a .npy of
 (C, H, W) float32 (~0.6 MB), written atomically; the least recently used go beyond MAX_ENTRIES.
 A cache problem (unreadable entry, read-only disk) costs a sample, never an error.
 
@@ -51,12 +51,15 @@ class LatentCache:
         sha = generator.config.weights_sha256
         return None if root is None or not sha else cls(root, sha, generator.latent_shape)
 
-    def _path(self, seed: int, partner: int | None, t: float | None, steps: int, eta: float) -> Path:
-        key = json.dumps([int(seed), partner, None if partner is None else float(t), int(steps), float(eta)])
+    def _path(self, seed: int, partner: int | None, t: float | None, steps: int, eta: float,
+              noise_scale: float) -> Path:
+        key = json.dumps([int(seed), partner, None if partner is None else float(t), int(steps), float(eta),
+                          float(noise_scale)])
         return self.folder / f"{seed}-{hashlib.sha256(key.encode()).hexdigest()[:20]}.npy"
 
-    def get(self, seed: int, partner: int | None, t: float | None, steps: int, eta: float) -> torch.Tensor | None:
-        path = self._path(seed, partner, t, steps, eta)
+    def get(self, seed: int, partner: int | None, t: float | None, steps: int, eta: float,
+            noise_scale: float) -> torch.Tensor | None:
+        path = self._path(seed, partner, t, steps, eta, noise_scale)
         try:
             array = np.load(path, allow_pickle=False)
         except (OSError, ValueError):  # absent, truncated or not a .npy: sample instead (and overwrite)
@@ -68,8 +71,8 @@ class LatentCache:
         return torch.from_numpy(array)
 
     def put(self, seed: int, partner: int | None, t: float | None, steps: int, eta: float,
-            latent: torch.Tensor) -> None:
-        path = self._path(seed, partner, t, steps, eta)
+            noise_scale: float, latent: torch.Tensor) -> None:
+        path = self._path(seed, partner, t, steps, eta, noise_scale)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             with atomic_write(path) as f:

@@ -16,6 +16,12 @@ Lin et al. 2024, so the sampler starts from pure noise) and `eta` (0 = determini
 number comes from a `NoiseSource`: index 0 is x_T, index i >= 1 the fresh noise of step i (eta > 0).
 Seeded sources draw each avatar's noise from its own CPU torch.Generator, so the same seed gives the
 same latent on any device and in any batch; `slerp_source` interpolates two sources for interpolation.
+
+Noise scale: the sampler starts from `noise_scale` * x_T (the checkpoint's `diffusion.noise_scale`, 1 by
+default), the temperature of Glow and of noise-scaled diffusion sampling. A denoiser that under-disperses
+(its samples spread less than the training latents: ~0.6-0.7 of it in ours, docs/generator.md) pulls
+every start towards the average person; a wider start compensates. It trades precision for recall, so it
+is chosen by measurement (scripts/quality.py --noise-scale) and stored with the weights it suits.
 """
 from __future__ import annotations
 
@@ -42,11 +48,15 @@ class DiffusionConfig:
     min_snr_gamma: float = 5.0
     sample_steps: int = 20  # DDIM steps by default
     eta: float = 0.0
+    noise_scale: float = 1.0  # x_T is this times standard normal noise (see the module docstring)
 
     @staticmethod
     def from_dict(d: dict) -> "DiffusionConfig":
         fields = {f.name for f in dataclasses.fields(DiffusionConfig)}
-        return DiffusionConfig(**{k: v for k, v in d.items() if k in fields})
+        cfg = DiffusionConfig(**{k: v for k, v in d.items() if k in fields})
+        if not (isinstance(cfg.noise_scale, (int, float)) and 0 < cfg.noise_scale < 10):
+            raise ValueError(f"diffusion.noise_scale must be a number in (0, 10), got {cfg.noise_scale!r}")
+        return cfg
 
 
 def cosine_alpha_bar(timesteps: int, s: float = 0.008) -> torch.Tensor:
@@ -89,9 +99,11 @@ class Schedule:
 @torch.inference_mode()
 def ddim_sample(denoiser: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], schedule: Schedule, noise: NoiseSource,
                 steps: int, eta: float = 0.0, progress: ProgressFn | None = None, cancel: CancelFn | None = None,
-                device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """x_0 (B, C, H, W) from the denoiser (x_t, t) -> v by DDIM; see the module docstring."""
-    x = noise(0).to(device, dtype)
+                device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
+                noise_scale: float = 1.0) -> torch.Tensor:
+    """x_0 (B, C, H, W) from the denoiser (x_t, t) -> v by DDIM, starting from noise_scale * noise(0); see
+    the module docstring."""
+    x = noise(0).to(device, dtype) * noise_scale
     timesteps = schedule.sampling_timesteps(steps)
     for i, t in enumerate(timesteps):
         if cancel is not None and cancel():
