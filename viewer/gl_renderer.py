@@ -128,10 +128,11 @@ def _set_uniforms(program: moderngl.Program | moderngl.ComputeShader, **values: 
 class GLSplatRenderer:
     """Gaussian splat renderer; ``last_timings`` holds skin/sort/upload/draw/readback ms of the last render.
 
-    ``mode``: "tiles" (compute projection, GPU sort and tile binning, compute rasterisation front to
-    back with gsplat's early stop), "ssbo" (compute projection + sorted quads) or "naive" (the
-    baseline); None: ``preferred_mode`` of the context (quads on llvmpipe, tiles on a GPU). Tiles and
-    ssbo can skin on the GPU (``set_skin_weights``, ``pose``) and draw a level of detail.
+    ``mode``: "tiles" (compute projection, sort and tile binning, compute rasterisation front to back
+    with gsplat's early stop), "ssbo" (compute projection + sorted quads) or "naive" (the baseline);
+    None: ``preferred_mode`` ("tiles"). ``raster``: the tile path's kernel, "per_pixel" (a GPU's) or
+    "per_tile" (software GL's); None picks by the context (see the module docstring). Tiles and ssbo
+    can skin on the GPU (``set_skin_weights``, ``pose``) and draw a level of detail.
     """
 
     def __init__(self, ctx: moderngl.Context | None = None, mode: Mode | None = None,
