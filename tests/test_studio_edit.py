@@ -318,7 +318,7 @@ def shown_under(changed):
     w, h = state.viewport_size
     x, y = project(state.camera, w, h, state.gaussians.select(changed))[0].mean(0).tolist()
     r = view._shown_reduction
-    return view._textures[r][1][int(y / r), int(x / r), :3].tolist()
+    return view._pixels[r][int(y / r), int(x / r), :3].tolist()
 
 
 def script():
