@@ -102,29 +102,24 @@ class History:
 
     def undo(self) -> Record | None:
         """Take back the newest edit; None (and nothing changes) when there is none."""
-        if not self._done:
-            return None
-        record = self._done.pop()
-        try:
-            record.undo()
-        except BaseException:
-            self._done.append(record)  # it did not happen: still undoable, the stacks stay consistent
-            raise
-        self._undone.append(record)
-        self._changed()
-        return record
+        return self._move(self._done, self._undone, lambda record: record.undo())
 
     def redo(self) -> Record | None:
         """Do again the edit undone last; None when there is none."""
-        if not self._undone:
+        return self._move(self._undone, self._done, lambda record: record.redo())
+
+    def _move(self, source: list[Record], target: list[Record], apply: Callable[[Record], None]) -> Record | None:
+        """Apply the newest record of `source` and move it onto `target`. If applying raises, it did not
+        happen: the record stays where it was, so the stacks stay consistent."""
+        if not source:
             return None
-        record = self._undone.pop()
+        record = source.pop()
         try:
-            record.redo()
+            apply(record)
         except BaseException:
-            self._undone.append(record)
+            source.append(record)
             raise
-        self._done.append(record)
+        target.append(record)
         self._changed()
         return record
 
