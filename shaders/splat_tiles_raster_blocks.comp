@@ -1,5 +1,5 @@
 // Tile path, pass 2 for software GL (Mesa llvmpipe): the same pixels as splat_tiles_raster.comp, laid
-// out for a CPU. One invocation per TILE x TILE tile (TILE = 4 here), eight tiles side by side per
+// out for a CPU. One invocation per TILE x TILE tile (TILE = 4 here), BLOCK_TILES (8) side by side per
 // workgroup. llvmpipe runs the eight invocations as the lanes of one SIMD register and fetches every
 // storage-buffer value lane by lane (~20 cycles each, even when all lanes read the same address), so
 // the GPU kernel's one-pixel-per-invocation layout loads each splat once per pixel. Here each lane
@@ -13,7 +13,7 @@
 #if TILE != 4
 #error the per-tile kernel evaluates 4 x 4 pixels (rows of one vec4)
 #endif
-layout(local_size_x = 8) in;
+layout(local_size_x = BLOCK_TILES) in;
 
 struct Splat {
     vec4 mean_conic;     // mean2d.xy (pixels, y down), conic.xy

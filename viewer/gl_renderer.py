@@ -79,6 +79,7 @@ MAX_BONES = 8  # bones per Gaussian the GPU skinning reads (core.templates.SKIN_
 WORKGROUP = 128  # local_size_x of the per-Gaussian compute passes
 TILE = 8  # pixels per tile side in the tile path on a GPU (local_size of splat_tiles_raster.comp)
 SOFTWARE_TILE = 4  # ... on software GL (splat_tiles_raster_blocks.comp: one invocation per tile)
+BLOCK_TILES = 8  # tiles side by side per workgroup of splat_tiles_raster_blocks.comp (its local_size_x)
 SCAN_BLOCK = 1024  # values per workgroup of shaders/scan.comp (256 invocations x 4)
 RADIX_BLOCK = 2048  # pairs per workgroup of shaders/radix_sort.comp (8 chunks of 256; 8192 measured no faster)
 PAIR_GROWTH = 1.5  # the tile path's (tile, Gaussian) pair buffers grow to this times the pairs needed
@@ -91,7 +92,7 @@ def _header(tile: int) -> str:
         "#version 430\n"
         f"#define ALPHA_MIN {ALPHA_MIN!r}\n#define ALPHA_MAX {ALPHA_MAX!r}\n"
         f"#define EPS2D {EPS2D!r}\n#define EXTEND_MAX {EXTEND_MAX!r}\n#define T_MIN {T_MIN!r}\n"
-        f"#define TILE {tile}\n"
+        f"#define TILE {tile}\n#define BLOCK_TILES {BLOCK_TILES}\n"
     )
 
 
@@ -156,7 +157,6 @@ class GLSplatRenderer:
         software = is_software_gl(self.ctx)
         self.raster: Raster = raster or ("per_tile" if software else "per_pixel")
         self.tile = SOFTWARE_TILE if self.raster == "per_tile" else TILE
-        self._raster_per_tile = self.raster == "per_tile" and mode == "tiles"
         header = _header(self.tile)
         fragment = header + source("splat.frag")
         self._skin = self._joint_quats = self._depth = self._tile_project = self._tile_raster = None
@@ -173,7 +173,7 @@ class GLSplatRenderer:
         if mode == "tiles":
             projection = header + source("splat_project.glsl")
             self._tile_project = self.ctx.compute_shader(projection + source("splat_tiles_project.comp"))
-            kernel = "splat_tiles_raster_blocks.comp" if self._raster_per_tile else "splat_tiles_raster.comp"
+            kernel = "splat_tiles_raster_blocks.comp" if self.raster == "per_tile" else "splat_tiles_raster.comp"
             self._tile_raster = self.ctx.compute_shader(header + source(kernel))
             self._binning = {  # the GPU binning's passes (see _gpu_bin_tiles)
                 name: self.ctx.compute_shader(header + f"#define RADIX_BLOCK {RADIX_BLOCK}u\n"
@@ -496,7 +496,8 @@ class GLSplatRenderer:
             pixels.bind_to_storage_buffer(2)
             ranges.bind_to_storage_buffer(6)
             lists.bind_to_storage_buffer(7)
-            self._tile_raster.run(group_x=-(-tiles_x // 8) if self._raster_per_tile else tiles_x, group_y=tiles_y)
+            per_tile = self.raster == "per_tile"  # BLOCK_TILES tiles per workgroup, else one
+            self._tile_raster.run(group_x=-(-tiles_x // BLOCK_TILES) if per_tile else tiles_x, group_y=tiles_y)
             ctx.memory_barrier(moderngl.ALL_BARRIER_BITS)
             ctx.finish()
             drawn_at = time.perf_counter()
@@ -534,7 +535,7 @@ class GLSplatRenderer:
            inside each tile: gsplat's (tile, depth) order without sorting 64-bit keys;
         5. each tile's [start, end) from the sorted tile ids.
         """
-        ctx, passes = self.ctx, self._binning
+        passes = self._binning
         tiles = tiles_x * tiles_y
         ranges = self._scratch("tile_ranges", (tiles + 1) * 4)
         self._tile_lists = None
@@ -547,21 +548,12 @@ class GLSplatRenderer:
         depth_keys_b, order_b = self._scratch("depth_keys_b", n * 4), self._scratch("depth_order_b", n * 4)
 
         self._pass_uniforms(passes["depth_keys"], u_count=n)
-        order.bind_to_storage_buffer(1)
-        rects.bind_to_storage_buffer(2)
-        depths.bind_to_storage_buffer(3)
-        depth_keys.bind_to_storage_buffer(4)
-        passes["depth_keys"].run(group_x=groups)
-        ctx.memory_barrier(moderngl.SHADER_STORAGE_BARRIER_BIT)
+        self._dispatch(passes["depth_keys"], groups, {1: order, 2: rects, 3: depths, 4: depth_keys})
         _, order = self._gpu_radix_sort(depth_keys, order, depth_keys_b, order_b, n, 32)
 
         offsets = self._scratch("tile_offsets", n * 4)
         self._pass_uniforms(passes["tile_counts"], u_count=n)
-        offsets.bind_to_storage_buffer(0)
-        order.bind_to_storage_buffer(1)
-        rects.bind_to_storage_buffer(2)
-        passes["tile_counts"].run(group_x=groups)
-        ctx.memory_barrier(moderngl.SHADER_STORAGE_BARRIER_BIT)
+        self._dispatch(passes["tile_counts"], groups, {0: offsets, 1: order, 2: rects})
         pair_count = self._gpu_scan(offsets, n, "tile_sums")
 
         capacity = max(1024, int(PAIR_GROWTH * self._pair_hint) if self._pair_hint else 4 * n)
@@ -569,23 +561,14 @@ class GLSplatRenderer:
         pair_keys_b = self._scratch("pair_keys_b", capacity * 4)
         pair_values_b = self._scratch("pair_values_b", capacity * 4)
         self._pass_uniforms(passes["emit"], u_count=n, u_tiles_x=tiles_x, u_capacity=capacity)
-        offsets.bind_to_storage_buffer(0)
-        order.bind_to_storage_buffer(1)
-        rects.bind_to_storage_buffer(2)
-        pair_keys.bind_to_storage_buffer(4)
-        pair_values.bind_to_storage_buffer(5)
-        passes["emit"].run(group_x=groups)
-        ctx.memory_barrier(moderngl.SHADER_STORAGE_BARRIER_BIT)
+        self._dispatch(passes["emit"], groups, {0: offsets, 1: order, 2: rects, 4: pair_keys, 5: pair_values})
         bits = max(1, (tiles - 1).bit_length())
         pair_keys, pair_values = self._gpu_radix_sort(pair_keys, pair_values, pair_keys_b, pair_values_b,
                                                       capacity, bits, pair_count)
 
         self._pass_uniforms(passes["ranges"], u_capacity=capacity, u_tiles=tiles)
-        pair_keys.bind_to_storage_buffer(0)
-        pair_count.bind_to_storage_buffer(5)
-        ranges.bind_to_storage_buffer(6)
-        passes["ranges"].run(group_x=min(65535, (max(capacity, tiles + 1) + WORKGROUP - 1) // WORKGROUP))
-        ctx.memory_barrier(moderngl.SHADER_STORAGE_BARRIER_BIT)
+        self._dispatch(passes["ranges"], min(65535, (max(capacity, tiles + 1) + WORKGROUP - 1) // WORKGROUP),
+                       {0: pair_keys, 5: pair_count, 6: ranges})
         self._tile_lists = (ranges, pair_values, pair_count, tiles)
         return ranges, pair_values, capacity
 
@@ -597,19 +580,13 @@ class GLSplatRenderer:
         sums = self._scratch(f"{name}{level}", blocks * 4)
         scan = self._binning["scan"]
         self._pass_uniforms(scan, u_count=count)
-        data.bind_to_storage_buffer(0)
-        sums.bind_to_storage_buffer(1)
-        scan.run(group_x=blocks)
-        self.ctx.memory_barrier(moderngl.SHADER_STORAGE_BARRIER_BIT)
+        self._dispatch(scan, blocks, {0: data, 1: sums})
         if blocks == 1:
             return sums
         total = self._gpu_scan(sums, blocks, name, level + 1)
         add = self._binning["scan_add"]
         self._pass_uniforms(add, u_count=count)
-        data.bind_to_storage_buffer(0)
-        sums.bind_to_storage_buffer(1)
-        add.run(group_x=blocks)
-        self.ctx.memory_barrier(moderngl.SHADER_STORAGE_BARRIER_BIT)
+        self._dispatch(add, blocks, {0: data, 1: sums})
         return total
 
     def _gpu_radix_sort(
@@ -626,17 +603,12 @@ class GLSplatRenderer:
             for name in ("histogram", "scatter"):
                 self._pass_uniforms(self._binning[name], u_count=count, u_shift=shift, u_blocks=blocks,
                               u_count_from_buffer=int(gpu_count is not None))
+            buffers = dict(enumerate((*source_, *target, histogram)))
             if gpu_count is not None:
-                gpu_count.bind_to_storage_buffer(5)
-            for binding, buffer in enumerate((*source_, *target, histogram)):
-                buffer.bind_to_storage_buffer(binding)
-            self._binning["histogram"].run(group_x=blocks)
-            self.ctx.memory_barrier(moderngl.SHADER_STORAGE_BARRIER_BIT)
+                buffers[5] = gpu_count
+            self._dispatch(self._binning["histogram"], blocks, buffers)
             self._gpu_scan(histogram, 256 * blocks)
-            for binding, buffer in enumerate((*source_, *target, histogram)):
-                buffer.bind_to_storage_buffer(binding)
-            self._binning["scatter"].run(group_x=blocks)
-            self.ctx.memory_barrier(moderngl.SHADER_STORAGE_BARRIER_BIT)
+            self._dispatch(self._binning["scatter"], blocks, buffers)
             source_, target = target, source_
         return source_
 
@@ -649,6 +621,14 @@ class GLSplatRenderer:
         total = int(np.frombuffer(pair_count.read(size=4), np.uint32)[0])
         return (np.frombuffer(ranges.read(size=(tiles + 1) * 4), np.uint32).copy(),
                 np.frombuffer(lists.read(size=total * 4), np.uint32).copy())
+
+    def _dispatch(self, program: moderngl.ComputeShader, groups: int, buffers: dict[int, moderngl.Buffer]) -> None:
+        """Run one binning pass: bind `buffers` (binding -> buffer), dispatch `groups` workgroups, and make
+        its storage writes visible to the next pass."""
+        for binding, buffer in buffers.items():
+            buffer.bind_to_storage_buffer(binding)
+        program.run(group_x=groups)
+        self.ctx.memory_barrier(moderngl.SHADER_STORAGE_BARRIER_BIT)
 
     def _pass_uniforms(self, program: moderngl.ComputeShader, **values: object) -> None:
         """_set_uniforms for the binning passes, ~40 a frame: uniform handles are looked up once and a
