@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import time
 
 import dearpygui.dearpygui as dpg
@@ -36,8 +37,6 @@ class FrameLog:
 
 def process_age_s() -> float | None:
     """Seconds since this process started (Linux /proc; None elsewhere), to 10 ms."""
-    import os
-
     try:
         with open("/proc/self/stat") as stat, open("/proc/uptime") as uptime:
             started_ticks = int(stat.read().rsplit(")", 1)[1].split()[19])
